@@ -1,0 +1,205 @@
+/**
+ * stable6-v1: the RFC 7217 §5 function F as specified in shared/spec/stable6-v1.md.
+ *
+ * This is a contract: its output never changes. Any change of the message layout,
+ * the hash or the IID extraction is a new algorithm (stable6-v2), never an edit here.
+ */
+import { createHmac, type KeyObject } from 'node:crypto';
+import { Ipv6Address } from './address.js';
+import { Ipv6Prefix } from './prefix.js';
+import { isReservedIid } from './reserved-iid.js';
+import { Stable6Error } from '../errors.js';
+
+export const STABLE6_V1 = 'stable6-v1';
+
+const TAG = Buffer.from('stable6-v1', 'ascii');
+const SUBNET_TAG = Buffer.from('stable6-v1-subnet', 'ascii');
+
+export const SECRET_MIN_BYTES = 16;
+export const SECRET_MAX_BYTES = 64;
+export const MAX_DAD_COUNTER = 255;
+
+/** The inputs of F. `prefix` is the /64 the address lives in. */
+export interface Stable6V1Input {
+  secret: Uint8Array | KeyObject;
+  prefix: Ipv6Prefix;
+  /** Stable name of the interface: UTF-8, 1 to 255 bytes. */
+  netIface: string;
+  /** Optional network id (e.g. a Wi-Fi SSID): 0 to 255 bytes. */
+  networkId?: Uint8Array;
+  /** Per-application label: UTF-8, 0 to 255 bytes; empty for the interface's own address. */
+  label?: string;
+  /** RFC 7217 DAD_Counter, 0 to 255. */
+  dadCounter: number;
+}
+
+export interface Stable6V1Result {
+  address: Ipv6Address;
+  /** The 8 bytes of the interface identifier. */
+  iid: Uint8Array;
+  /** The counter actually used, after skipping reserved or taken IIDs. */
+  dadCounter: number;
+}
+
+export interface GenerateOptions {
+  /** The highest counter that may be tried (default 255). */
+  maxDadCounter?: number;
+  /**
+   * True when another address managed on the same interface and /64 uses this IID
+   * already: two labels must never share an address (spec, "Reserved interface identifiers").
+   */
+  isTaken?: (address: Ipv6Address) => boolean;
+}
+
+/** Checks and encodes the inputs that do not depend on the counter, once. */
+class MessageTemplate {
+  readonly buffer: Buffer;
+
+  constructor(input: Omit<Stable6V1Input, 'dadCounter' | 'secret'>) {
+    const { prefix } = input;
+    if (prefix.length !== 64) {
+      throw new Stable6Error('ERR_PREFIX_LENGTH', `stable6-v1 needs a /64, got ${prefix.toString()}`);
+    }
+    const netIface = utf8Field('netIface', input.netIface, 1);
+    const networkId = Buffer.from(input.networkId ?? new Uint8Array(0));
+    if (networkId.length > 255) {
+      throw new Stable6Error('ERR_GEN_INPUT', `networkId is ${networkId.length} bytes, at most 255`);
+    }
+    const label = utf8Field('label', input.label ?? '', 0);
+    const size = TAG.length + 8 + 1 + netIface.length + 1 + networkId.length + 1 + label.length + 1;
+    const m = Buffer.allocUnsafe(size);
+    let at = TAG.copy(m, 0);
+    at += Buffer.from(prefix.address.toBytes().subarray(0, 8)).copy(m, at);
+    at = m.writeUInt8(netIface.length, at);
+    at += netIface.copy(m, at);
+    at = m.writeUInt8(networkId.length, at);
+    at += networkId.copy(m, at);
+    at = m.writeUInt8(label.length, at);
+    at += label.copy(m, at);
+    m.writeUInt8(0, at);
+    this.buffer = m;
+  }
+
+  withCounter(dadCounter: number): Buffer {
+    this.buffer[this.buffer.length - 1] = dadCounter;
+    return this.buffer;
+  }
+}
+
+function utf8Field(name: string, value: string, minBytes: number): Buffer {
+  if (typeof value !== 'string') throw new Stable6Error('ERR_GEN_INPUT', `${name} must be a string`);
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length < minBytes || bytes.length > 255) {
+    throw new Stable6Error(
+      'ERR_GEN_INPUT',
+      `${name} is ${bytes.length} bytes of UTF-8; it must be ${minBytes} to 255 bytes`,
+      { details: { field: name, bytes: bytes.length } },
+    );
+  }
+  return bytes;
+}
+
+function checkSecret(secret: Uint8Array | KeyObject): void {
+  const size = secret instanceof Uint8Array ? secret.length : secret.symmetricKeySize;
+  if (size === undefined || size < SECRET_MIN_BYTES || size > SECRET_MAX_BYTES) {
+    throw new Stable6Error(
+      'ERR_GEN_INPUT',
+      `the secret must be ${SECRET_MIN_BYTES} to ${SECRET_MAX_BYTES} bytes, got ${size ?? 'an asymmetric key'}`,
+    );
+  }
+}
+
+function checkCounter(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_DAD_COUNTER) {
+    throw new Stable6Error('ERR_GEN_INPUT', `${name} must be an integer from 0 to 255, got ${value}`);
+  }
+}
+
+function hmacIid(secret: Uint8Array | KeyObject, message: Buffer): Buffer {
+  // RFC 7217 §5 step 2: the IID is the least significant 64 bits of RID.
+  return createHmac('sha256', secret).update(message).digest().subarray(24, 32);
+}
+
+/** F itself, for one counter, with no reserved-IID check: the raw 8-byte IID. */
+export function stable6V1Iid(input: Stable6V1Input): Uint8Array {
+  checkSecret(input.secret);
+  checkCounter('dadCounter', input.dadCounter);
+  return Uint8Array.from(hmacIid(input.secret, new MessageTemplate(input).withCounter(input.dadCounter)));
+}
+
+/**
+ * The stable6-v1 address for the inputs, starting at `input.dadCounter` and moving to the
+ * next counter while the IID is reserved or taken (spec: "treated like a DAD failure").
+ */
+export function generateStable6V1(input: Stable6V1Input, options: GenerateOptions = {}): Stable6V1Result {
+  checkSecret(input.secret);
+  checkCounter('dadCounter', input.dadCounter);
+  const maxDadCounter = options.maxDadCounter ?? MAX_DAD_COUNTER;
+  checkCounter('maxDadCounter', maxDadCounter);
+  const template = new MessageTemplate(input);
+  const high = input.prefix.address.toBytes().subarray(0, 8);
+  for (let counter = input.dadCounter; counter <= maxDadCounter; counter++) {
+    const iid = hmacIid(input.secret, template.withCounter(counter));
+    if (isReservedIid(iid)) continue;
+    const bytes = new Uint8Array(16);
+    bytes.set(high, 0);
+    bytes.set(iid, 8);
+    const address = Ipv6Address.fromBytes(bytes);
+    if (options.isTaken?.(address)) continue;
+    return { address, iid: Uint8Array.from(iid), dadCounter: counter };
+  }
+  throw new Stable6Error(
+    'ERR_GEN_EXHAUSTED',
+    `no usable interface identifier for counters ${input.dadCounter} to ${maxDadCounter} on ${input.prefix.toString()}`,
+    { details: { prefix: input.prefix.toString(), from: input.dadCounter, to: maxDadCounter } },
+  );
+}
+
+/**
+ * The automatic subnet ID for a routed prefix shorter than /64 (spec, "Subnet ID"):
+ * v mod (2^(64-L) - 1) + 1, so never 0.
+ */
+export function autoSubnetId(secret: Uint8Array | KeyObject, prefix: Ipv6Prefix, netIface: string): bigint {
+  checkSecret(secret);
+  if (prefix.length >= 64) {
+    throw new Stable6Error('ERR_PREFIX_LENGTH', `an automatic subnet ID needs a prefix shorter than /64, got ${prefix.toString()}`);
+  }
+  const name = utf8Field('netIface', netIface, 1);
+  const m = Buffer.concat([
+    SUBNET_TAG,
+    prefix.address.toBytes().subarray(0, 8),
+    Uint8Array.of(prefix.length, name.length),
+    name,
+  ]);
+  const v = createHmac('sha256', secret).update(m).digest().readBigUInt64BE(24);
+  return (v % ((1n << BigInt(64 - prefix.length)) - 1n)) + 1n;
+}
+
+/** How to pick the /64 inside a routed prefix shorter than /64. */
+export type SubnetChoice = { kind: 'auto' } | { kind: 'fixed'; id: bigint };
+
+/**
+ * The /64 an address is generated in: the prefix itself when it is a /64, otherwise the
+ * subnet chosen by `subnet` (RFC 3587 layout). A /64 with a subnet other than 0 is refused.
+ */
+export function resolveSubnet64(
+  secret: Uint8Array | KeyObject,
+  prefix: Ipv6Prefix,
+  netIface: string,
+  subnet: SubnetChoice | undefined,
+): { prefix: Ipv6Prefix; subnetId: bigint } {
+  if (prefix.length > 64) {
+    throw new Stable6Error('ERR_PREFIX_LENGTH', `${prefix.toString()} is longer than /64; stable6-v1 makes addresses in a /64`);
+  }
+  if (prefix.length === 64) {
+    if (subnet && !(subnet.kind === 'fixed' && subnet.id === 0n)) {
+      throw new Stable6Error('ERR_SUBNET_ID_RANGE', `${prefix.toString()} is a /64: it has no subnet ID to choose`);
+    }
+    return { prefix, subnetId: 0n };
+  }
+  if (!subnet) {
+    throw new Stable6Error('ERR_SUBNET_REQUIRED', `${prefix.toString()} is shorter than /64: give a subnet ID (a number or auto)`);
+  }
+  const subnetId = subnet.kind === 'auto' ? autoSubnetId(secret, prefix, netIface) : subnet.id;
+  return { prefix: prefix.subnet64(subnetId), subnetId };
+}

@@ -1,0 +1,52 @@
+/**
+ * One error class for the whole of stable6, one stable `code` per failure.
+ *
+ * Callers branch on `code`, never on `message`. Every code is listed here with a
+ * one-line meaning, and in the table in docs/errors.md (a test keeps the two equal).
+ * Codes read `ERR_<AREA>_<PROBLEM>`.
+ */
+export const ERROR_CODES = {
+  // core: addresses and prefixes
+  ERR_ADDRESS_INVALID: 'text or bytes are not an IPv6 address',
+  ERR_PREFIX_INVALID: 'text is not an IPv6 prefix (address/length)',
+  ERR_PREFIX_HOST_BITS: 'a prefix has bits set beyond its length',
+  ERR_PREFIX_LENGTH: 'a prefix length is outside what the operation allows',
+  ERR_SUBNET_ID_RANGE: 'a subnet ID does not fit in the bits between the prefix length and 64',
+  ERR_SUBNET_REQUIRED: 'a prefix shorter than /64 needs a subnet ID (a number or auto)',
+  // core: stable6-v1
+  ERR_GEN_INPUT: 'an input of the address algorithm is out of range (netIface, label, network id, DAD counter, secret length)',
+  ERR_GEN_EXHAUSTED: 'every allowed DAD counter gave a reserved or already used interface identifier',
+  // secret file
+  ERR_SECRET_MISSING: 'the secret file does not exist',
+  ERR_SECRET_UNSAFE: 'the secret file is group- or world-accessible, not a regular file, or owned by another user',
+  ERR_SECRET_MALFORMED: 'the secret is not hex text of 16 to 64 bytes',
+  ERR_SECRET_EXISTS: 'a secret file exists already and --force was not given',
+  ERR_SECRET_IO: 'the secret file could not be read or written',
+  // command line
+  ERR_CLI_USAGE: 'the command line is not valid for the command',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface Stable6ErrorOptions {
+  /** The error that led to this one (an errno error, a parser error, ...). */
+  cause?: unknown;
+  /** Machine-readable detail: errno, the file, the field, the kernel's extended ACK text. */
+  details?: Readonly<Record<string, unknown>>;
+}
+
+export class Stable6Error extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: Stable6ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'Stable6Error';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+export function isStable6Error(value: unknown, code?: ErrorCode): value is Stable6Error {
+  return value instanceof Stable6Error && (code === undefined || value.code === code);
+}

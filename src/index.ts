@@ -1,0 +1,24 @@
+// The public API of the stable6 package. Everything not re-exported here is private.
+export { Stable6Error, ERROR_CODES, isStable6Error, type ErrorCode, type Stable6ErrorOptions } from './errors.js';
+export { Ipv6Address, formatIpv6 } from './core/address.js';
+export { Ipv6Prefix, maskAddress } from './core/prefix.js';
+export { isReservedIid } from './core/reserved-iid.js';
+export {
+  STABLE6_V1,
+  generateStable6V1,
+  stable6V1Iid,
+  autoSubnetId,
+  resolveSubnet64,
+  type Stable6V1Input,
+  type Stable6V1Result,
+  type GenerateOptions,
+  type SubnetChoice,
+} from './core/stable6-v1.js';
+export {
+  DEFAULT_SECRET_FILE,
+  loadSecretFile,
+  writeSecretFile,
+  newSecret,
+  parseSecretHex,
+  secretFingerprint,
+} from './daemon/secret-file.js';
