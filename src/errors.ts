@@ -24,6 +24,16 @@ export const ERROR_CODES = {
   ERR_SECRET_IO: 'the secret file could not be read or written',
   // command line
   ERR_CLI_USAGE: 'the command line is not valid for the command',
+  // linux backend: netlink codec and transport, platform selection, Router Solicitation
+  ERR_NETLINK_DECODE: 'bytes are not a well-formed netlink message or attribute',
+  ERR_NETLINK_ENCODE: 'a value cannot be encoded as a netlink message (out of range or wrong length)',
+  ERR_NETLINK_SOCKET: 'a netlink socket could not be opened or configured, or sending or receiving on it failed (errno attached)',
+  ERR_NETLINK_REQUEST: 'the kernel refused a netlink request (the operation, errno and extended ACK text attached)',
+  ERR_NETLINK_CLOSED: 'the netlink connection was closed before the request completed',
+  ERR_PLATFORM_UNSUPPORTED: 'this operating system has no stable6 platform backend',
+  ERR_PLATFORM_INTERFACE: 'the interface does not exist (no such index or name)',
+  ERR_PLATFORM_SETTINGS: 'the IPv6 settings of an interface (autoconf, accept_ra) could not be read or written',
+  ERR_ICMPV6_SEND: 'a Router Solicitation could not be sent (errno attached)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

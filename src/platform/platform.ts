@@ -115,6 +115,20 @@ export interface PrefixReport {
   router?: Ipv6Address;
 }
 
+/**
+ * ND options the OS passed up from a Router Advertisement for user space to handle
+ * (Linux `RTM_NEWNDUSEROPT`: RDNSS 25, DNSSL 31 and, on recent kernels, the PIO 3).
+ */
+export interface NdUserOptionReport {
+  ifindex: number;
+  /** The ICMPv6 type of the carrying message (134 = Router Advertisement). */
+  icmpType: number;
+  /** Each option whole, as on the wire: type, length in 8-octet units, body (RFC 4861 §4.6). */
+  options: { type: number; bytes: Uint8Array }[];
+  /** The advertising router's link-local address, when the OS tells it. */
+  router?: Ipv6Address;
+}
+
 /** What a backend reports. Past-tense facts, discriminated on `type`. */
 export type PlatformEvent =
   | { type: 'link-changed'; link: InterfaceInfo }
@@ -126,6 +140,7 @@ export type PlatformEvent =
   | { type: 'route-changed'; route: RouteInfo }
   | { type: 'route-removed'; route: RouteInfo }
   | { type: 'prefix-received'; prefix: PrefixReport }
+  | { type: 'nd-user-option'; report: NdUserOptionReport }
   /**
    * Notifications were lost (netlink ENOBUFS, a stack reset): the backend re-listed
    * everything and reported the differences as the events above; consumers may re-read.
