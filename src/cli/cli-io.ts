@@ -42,7 +42,7 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
   try {
     return parseArgs({ options, args: argv, strict: true, allowPositionals });
   } catch (cause) {
-    throw new Stable6Error('ERR_CLI_USAGE', `${command}: ${(cause as Error).message}`, { cause });
+    throw new Stable6Error('ERR_CLI_USAGE', `${command}: ${(cause as Error).message.replace(/\s*\n\s*/g, ' ')}`, { cause });
   }
 }
 
