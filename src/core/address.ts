@@ -23,6 +23,17 @@ export class Ipv6Address {
     return new Ipv6Address(Uint8Array.from(bytes));
   }
 
+  /**
+   * Takes ownership of 16 bytes without copying them: for hot paths inside the library
+   * that have just made the array and never touch it again. Not re-exported publicly.
+   */
+  static adopt(bytes: Uint8Array): Ipv6Address {
+    if (bytes.length !== 16) {
+      throw new Stable6Error('ERR_ADDRESS_INVALID', `an IPv6 address is 16 bytes, got ${bytes.length}`);
+    }
+    return new Ipv6Address(bytes);
+  }
+
   /** From the upper and lower 64 bits. */
   static fromHalves(high: bigint, low: bigint): Ipv6Address {
     const bytes = new Uint8Array(16);
@@ -43,6 +54,12 @@ export class Ipv6Address {
   /** A copy of the 16 bytes. */
   toBytes(): Uint8Array {
     return Uint8Array.from(this.#bytes);
+  }
+
+  /** Copies bytes [start, end) into `target` at `offset` (no intermediate copy). */
+  copyTo(target: Uint8Array, offset = 0, start = 0, end = 16): void {
+    // A plain loop: for 8 or 16 bytes it beats making a subarray view to hand to set().
+    for (let i = start; i < end; i++) target[offset + i - start] = this.#bytes[i] as number;
   }
 
   /** Byte `i` (0..15). */

@@ -7,19 +7,11 @@
  * - fdff:ffff:ffff:ff80 – fdff:ffff:ffff:ffff   reserved subnet anycast (RFC 2526)
  */
 export function isReservedIid(iid: Uint8Array, offset = 0): boolean {
-  const b = (i: number): number => iid[offset + i] ?? 0;
-  if (b(0) === 0 && b(1) === 0 && b(2) === 0 && b(3) === 0 && b(4) === 0 && b(5) === 0 && b(6) === 0 && b(7) === 0) {
-    return true;
-  }
-  if (b(0) === 0x02 && b(1) === 0x00 && b(2) === 0x5e && b(3) === 0xff && b(4) === 0xfe) return true;
-  return (
-    b(0) === 0xfd &&
-    b(1) === 0xff &&
-    b(2) === 0xff &&
-    b(3) === 0xff &&
-    b(4) === 0xff &&
-    b(5) === 0xff &&
-    b(6) === 0xff &&
-    (b(7) & 0x80) === 0x80
-  );
+  if (iid.length < offset + 8) throw new RangeError('an interface identifier is 8 bytes');
+  const at = (i: number): number => iid[offset + i] as number;
+  const high = ((at(0) << 24) | (at(1) << 16) | (at(2) << 8) | at(3)) >>> 0;
+  const low = ((at(4) << 24) | (at(5) << 16) | (at(6) << 8) | at(7)) >>> 0;
+  if (high === 0 && low === 0) return true;
+  if (high === 0x02005eff && low >>> 24 === 0xfe) return true;
+  return high === 0xfdffffff && low >= 0xffffff80;
 }

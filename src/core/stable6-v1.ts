@@ -4,7 +4,8 @@
  * This is a contract: its output never changes. Any change of the message layout,
  * the hash or the IID extraction is a new algorithm (stable6-v2), never an edit here.
  */
-import { createHmac, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { hmacSha256 } from './hmac-sha256.js';
 import { Ipv6Address } from './address.js';
 import { Ipv6Prefix } from './prefix.js';
 import { isReservedIid } from './reserved-iid.js';
@@ -51,7 +52,11 @@ export interface GenerateOptions {
   isTaken?: (address: Ipv6Address) => boolean;
 }
 
-/** Checks and encodes the inputs that do not depend on the counter, once. */
+/**
+ * Checks the inputs that do not depend on the counter and writes M once; only the last
+ * byte (the counter) changes between tries. Written straight into one buffer: this runs
+ * for every address the daemon computes.
+ */
 class MessageTemplate {
   readonly buffer: Buffer;
 
@@ -60,23 +65,27 @@ class MessageTemplate {
     if (prefix.length !== 64) {
       throw new Stable6Error('ERR_PREFIX_LENGTH', `stable6-v1 needs a /64, got ${prefix.toString()}`);
     }
-    const netIface = utf8Field('netIface', input.netIface, 1);
-    const networkId = Buffer.from(input.networkId ?? new Uint8Array(0));
+    const netIfaceBytes = utf8Length('netIface', input.netIface, 1);
+    const networkId = input.networkId ?? EMPTY;
     if (networkId.length > 255) {
       throw new Stable6Error('ERR_GEN_INPUT', `networkId is ${networkId.length} bytes, at most 255`);
     }
-    const label = utf8Field('label', input.label ?? '', 0);
-    const size = TAG.length + 8 + 1 + netIface.length + 1 + networkId.length + 1 + label.length + 1;
-    const m = Buffer.allocUnsafe(size);
+    const label = input.label ?? '';
+    const labelBytes = utf8Length('label', label, 0);
+    // One scratch buffer for every message: M is at most 10 + 8 + 3 × 256 + 1 bytes, and
+    // F runs synchronously, so no two messages are ever built at once.
+    const m = SCRATCH.subarray(0, TAG.length + 8 + 1 + netIfaceBytes + 1 + networkId.length + 1 + labelBytes + 1);
     let at = TAG.copy(m, 0);
-    at += Buffer.from(prefix.address.toBytes().subarray(0, 8)).copy(m, at);
-    at = m.writeUInt8(netIface.length, at);
-    at += netIface.copy(m, at);
-    at = m.writeUInt8(networkId.length, at);
-    at += networkId.copy(m, at);
-    at = m.writeUInt8(label.length, at);
-    at += label.copy(m, at);
-    m.writeUInt8(0, at);
+    prefix.address.copyTo(m, at, 0, 8);
+    at += 8;
+    m[at++] = netIfaceBytes;
+    at += writeUtf8(m, input.netIface, at);
+    m[at++] = networkId.length;
+    m.set(networkId, at);
+    at += networkId.length;
+    m[at++] = labelBytes;
+    at += writeUtf8(m, label, at);
+    m[at] = 0;
     this.buffer = m;
   }
 
@@ -86,14 +95,29 @@ class MessageTemplate {
   }
 }
 
-function utf8Field(name: string, value: string, minBytes: number): Buffer {
+const EMPTY = new Uint8Array(0);
+const SCRATCH = Buffer.alloc(10 + 8 + 3 * 256 + 1);
+
+/** Interface names and labels are short and mostly ASCII: copy those in JS, leave the rest to Buffer. */
+function isAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function writeUtf8(target: Buffer, value: string, at: number): number {
+  if (!isAscii(value)) return target.write(value, at, 'utf8');
+  for (let i = 0; i < value.length; i++) target[at + i] = value.charCodeAt(i);
+  return value.length;
+}
+
+function utf8Length(name: string, value: string, minBytes: number): number {
   if (typeof value !== 'string') throw new Stable6Error('ERR_GEN_INPUT', `${name} must be a string`);
-  const bytes = Buffer.from(value, 'utf8');
-  if (bytes.length < minBytes || bytes.length > 255) {
+  const bytes = isAscii(value) ? value.length : Buffer.byteLength(value, 'utf8');
+  if (bytes < minBytes || bytes > 255) {
     throw new Stable6Error(
       'ERR_GEN_INPUT',
-      `${name} is ${bytes.length} bytes of UTF-8; it must be ${minBytes} to 255 bytes`,
-      { details: { field: name, bytes: bytes.length } },
+      `${name} is ${bytes} bytes of UTF-8; it must be ${minBytes} to 255 bytes`,
+      { details: { field: name, bytes } },
     );
   }
   return bytes;
@@ -117,7 +141,7 @@ function checkCounter(name: string, value: number): void {
 
 function hmacIid(secret: Uint8Array | KeyObject, message: Buffer): Buffer {
   // RFC 7217 §5 step 2: the IID is the least significant 64 bits of RID.
-  return createHmac('sha256', secret).update(message).digest().subarray(24, 32);
+  return hmacSha256(secret, message).subarray(24, 32);
 }
 
 /** F itself, for one counter, with no reserved-IID check: the raw 8-byte IID. */
@@ -131,22 +155,24 @@ export function stable6V1Iid(input: Stable6V1Input): Uint8Array {
  * The stable6-v1 address for the inputs, starting at `input.dadCounter` and moving to the
  * next counter while the IID is reserved or taken (spec: "treated like a DAD failure").
  */
-export function generateStable6V1(input: Stable6V1Input, options: GenerateOptions = {}): Stable6V1Result {
+const NO_OPTIONS: GenerateOptions = {};
+
+export function generateStable6V1(input: Stable6V1Input, options: GenerateOptions = NO_OPTIONS): Stable6V1Result {
   checkSecret(input.secret);
   checkCounter('dadCounter', input.dadCounter);
   const maxDadCounter = options.maxDadCounter ?? MAX_DAD_COUNTER;
   checkCounter('maxDadCounter', maxDadCounter);
   const template = new MessageTemplate(input);
-  const high = input.prefix.address.toBytes().subarray(0, 8);
   for (let counter = input.dadCounter; counter <= maxDadCounter; counter++) {
-    const iid = hmacIid(input.secret, template.withCounter(counter));
-    if (isReservedIid(iid)) continue;
+    const rid = hmacSha256(input.secret, template.withCounter(counter));
+    // RFC 7217 §5 step 2: the IID is the least significant 64 bits of RID (bytes 24..32).
+    if (isReservedIid(rid, 24)) continue;
     const bytes = new Uint8Array(16);
-    bytes.set(high, 0);
-    bytes.set(iid, 8);
-    const address = Ipv6Address.fromBytes(bytes);
+    input.prefix.address.copyTo(bytes, 0, 0, 8);
+    for (let i = 0; i < 8; i++) bytes[8 + i] = rid[24 + i] ?? 0;
+    const address = Ipv6Address.adopt(bytes);
     if (options.isTaken?.(address)) continue;
-    return { address, iid: Uint8Array.from(iid), dadCounter: counter };
+    return { address, iid: bytes.slice(8), dadCounter: counter };
   }
   throw new Stable6Error(
     'ERR_GEN_EXHAUSTED',
@@ -164,14 +190,15 @@ export function autoSubnetId(secret: Uint8Array | KeyObject, prefix: Ipv6Prefix,
   if (prefix.length >= 64) {
     throw new Stable6Error('ERR_PREFIX_LENGTH', `an automatic subnet ID needs a prefix shorter than /64, got ${prefix.toString()}`);
   }
-  const name = utf8Field('netIface', netIface, 1);
+  utf8Length('netIface', netIface, 1);
+  const name = Buffer.from(netIface, 'utf8');
   const m = Buffer.concat([
     SUBNET_TAG,
     prefix.address.toBytes().subarray(0, 8),
     Uint8Array.of(prefix.length, name.length),
     name,
   ]);
-  const v = createHmac('sha256', secret).update(m).digest().readBigUInt64BE(24);
+  const v = hmacSha256(secret, m).readBigUInt64BE(24);
   return (v % ((1n << BigInt(64 - prefix.length)) - 1n)) + 1n;
 }
 

@@ -219,3 +219,15 @@ test('property: auto subnet IDs are never 0 and always fit', () => {
     }),
   );
 });
+
+test('property: hmacSha256 equals createHmac for keys of every size and any message', async () => {
+  const { hmacSha256 } = await import('../../src/core/hmac-sha256.js');
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 1100 }), (key, message) => {
+      assert.deepEqual(hmacSha256(key, message), createHmac('sha256', key).update(message).digest());
+    }),
+    { numRuns: 500 },
+  );
+  const key = createSecretKey(Buffer.alloc(32, 5));
+  assert.deepEqual(hmacSha256(key, Buffer.from('m')), createHmac('sha256', key).update('m').digest());
+});
