@@ -24,6 +24,14 @@ export const ERROR_CODES = {
   ERR_SECRET_IO: 'the secret file could not be read or written',
   // command line
   ERR_CLI_USAGE: 'the command line is not valid for the command',
+  // engine (src/engine) and the fake platform (src/platform/fake)
+  ERR_ENGINE_STATE: 'a persisted engine state is malformed or of an unknown version',
+  ERR_ENGINE_TRANSITION: 'an address, prefix or lease was asked for a state change its state machine does not allow (a bug in stable6)',
+  ERR_ENGINE_CONFIG: 'the engine configuration is not valid (unknown algorithm, bad prefix, subnet, gateway or limit)',
+  ERR_DAD_EXHAUSTED: 'duplicate address detection found the address in use on every allowed DAD counter; there is no fallback',
+  ERR_FAKE_NOT_FOUND: 'the fake platform has no such address or route, or the interface is down',
+  ERR_FAKE_INJECTED: 'a failure a test scripted into the fake platform',
+  ERR_FAKE_CLOSED: 'the fake platform was closed',
   // local API (src/api): server, policy and client
   ERR_API_BAD_REQUEST: 'the request is not valid: JSON, fields, label or interface name',
   ERR_API_FORBIDDEN: 'the policy does not let this user or group lease, or not this label',
@@ -42,6 +50,7 @@ export const ERROR_CODES = {
   ERR_API_PROTOCOL: "the daemon's reply is not a valid stable6 API v1 response",
   ERR_API_TIMEOUT: 'the daemon did not answer in time',
   ERR_API_BIND: 'a leased address could not be bound',
+  ERR_API_CONFIG: 'the API settings of the configuration are not valid (unknown user or group, bad limit or label pattern)',
   // linux backend: netlink codec and transport, platform selection, Router Solicitation
   ERR_NETLINK_DECODE: 'bytes are not a well-formed netlink message or attribute',
   ERR_NETLINK_ENCODE: 'a value cannot be encoded as a netlink message (out of range or wrong length)',
