@@ -22,6 +22,10 @@ export const ERROR_CODES = {
   ERR_SECRET_MALFORMED: 'the secret is not hex text of 16 to 64 bytes',
   ERR_SECRET_EXISTS: 'a secret file exists already and --force was not given',
   ERR_SECRET_IO: 'the secret file could not be read or written',
+  // daemon: configuration, state, lock
+  ERR_CONFIG_IO: 'the configuration file could not be read',
+  ERR_CONFIG_SYNTAX: 'the configuration file is not valid TOML (file, line and column named)',
+  ERR_CONFIG_INVALID: 'a configuration value is missing, unknown or out of range (file and key named)',
   // command line
   ERR_CLI_USAGE: 'the command line is not valid for the command',
   // engine (src/engine) and the fake platform (src/platform/fake)
