@@ -26,6 +26,9 @@ export const ERROR_CODES = {
   ERR_CONFIG_IO: 'the configuration file could not be read',
   ERR_CONFIG_SYNTAX: 'the configuration file is not valid TOML (file, line and column named)',
   ERR_CONFIG_INVALID: 'a configuration value is missing, unknown or out of range (file and key named)',
+  ERR_DAEMON_RUNNING: 'another stable6 daemon holds the lock in the state directory',
+  ERR_DAEMON_STATE_DIR: 'the state directory cannot be created, locked or written',
+  ERR_DAEMON_STATE: 'the state file is not a valid stable6 state (file and problem named)',
   // command line
   ERR_CLI_USAGE: 'the command line is not valid for the command',
   // engine (src/engine) and the fake platform (src/platform/fake)
@@ -65,6 +68,16 @@ export const ERROR_CODES = {
   ERR_PLATFORM_INTERFACE: 'the interface does not exist (no such index or name)',
   ERR_PLATFORM_SETTINGS: 'the IPv6 settings of an interface (autoconf, accept_ra) could not be read or written',
   ERR_ICMPV6_SEND: 'a Router Solicitation could not be sent (errno attached)',
+  // windows backend (src/platform/windows, src/codec/win32): IP Helper API failures carry details.function and details.status (the Win32 name)
+  ERR_WIN32_CALL: 'an IP Helper or other Win32 function failed (the function and the Win32 status name attached)',
+  ERR_WIN32_ACCESS_DENIED: 'Windows refused the change: the process is neither an administrator nor in Network Configuration Operators (ERROR_ACCESS_DENIED)',
+  ERR_WIN32_EXISTS: 'Windows has the address or route already where stable6 expected none (ERROR_OBJECT_ALREADY_EXISTS)',
+  ERR_WIN32_NOT_FOUND: 'the address, route or interface is not in the Windows tables (ERROR_NOT_FOUND, ERROR_FILE_NOT_FOUND)',
+  ERR_WIN32_INVALID_PARAMETER: 'Windows refused a row as invalid, e.g. a preferred lifetime longer than the valid one (ERROR_INVALID_PARAMETER)',
+  ERR_WIN32_UNAVAILABLE: 'iphlpapi.dll, kernel32.dll or advapi32.dll could not be loaded (not Windows, or no koffi binary for this machine)',
+  ERR_WIN32_UNSUPPORTED: 'the Windows stack has no equivalent of the requested setting (e.g. its own SLAAC off while RA processing stays on)',
+  ERR_WIN32_PIPE_IDENTITY: 'the user (SID) of a named-pipe client could not be determined',
+  ERR_WIN32_CLOSED: 'the Windows platform was closed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
