@@ -68,6 +68,12 @@ export const ERROR_CODES = {
   ERR_PLATFORM_INTERFACE: 'the interface does not exist (no such index or name)',
   ERR_PLATFORM_SETTINGS: 'the IPv6 settings of an interface (autoconf, accept_ra) could not be read or written',
   ERR_ICMPV6_SEND: 'a Router Solicitation could not be sent (errno attached)',
+  // compatibility modes (src/core/compat, src/compat): other systems' algorithms and secrets
+  ERR_COMPAT_INPUT: 'an input of a compatibility algorithm (linux, networkmanager, systemd-networkd, dhcpcd, slaacd) is missing or out of range',
+  ERR_COMPAT_SECRET_MISSING: "another system's secret file (stable_secret, secret_key, machine-id, dhcpcd secret) does not exist or is not set (file named)",
+  ERR_COMPAT_SECRET_MALFORMED: "another system's secret file is not in that system's format (file and problem named)",
+  ERR_COMPAT_SECRET_IO: "another system's secret file exists but could not be read (file and errno named)",
+  ERR_COMPAT_MISMATCH: 'an address the other system made differs from the one stable6 computes in that mode',
   // windows backend (src/platform/windows, src/codec/win32): IP Helper API failures carry details.function and details.status (the Win32 name)
   ERR_WIN32_CALL: 'an IP Helper or other Win32 function failed (the function and the Win32 status name attached)',
   ERR_WIN32_ACCESS_DENIED: 'Windows refused the change: the process is neither an administrator nor in Network Configuration Operators (ERROR_ACCESS_DENIED)',
