@@ -1,0 +1,222 @@
+/**
+ * Netlink attributes (struct nlattr: u16 length, u16 type, value, padded to 4 bytes).
+ *
+ * Each message family has a table mapping the attribute types stable6 understands to a
+ * kind and a value codec. Decoding is lenient: an attribute of an unknown type, or a known
+ * type whose value has the wrong length, is kept as `{ kind: 'unknown', type, bytes }`
+ * (type with its NLA_F_NESTED / NLA_F_NET_BYTEORDER bits) and written back unchanged.
+ */
+import { Stable6Error } from '../../errors.js';
+import { NLA_HDRLEN } from './constants.js';
+
+/** Netlink is host byte order. stable6 targets little- and big-endian hosts alike. */
+export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export interface UnknownAttribute {
+  kind: 'unknown';
+  type: number;
+  bytes: Uint8Array;
+}
+
+export interface ValueCodec<V> {
+  /** undefined when the bytes do not fit this value (the attribute is then kept as unknown). */
+  decode(bytes: Uint8Array): V | undefined;
+  encode(value: V): Uint8Array;
+}
+
+export const align4 = (n: number): number => (n + 3) & ~3;
+
+export function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function encodeError(message: string): Stable6Error {
+  return new Stable6Error('ERR_NETLINK_ENCODE', message);
+}
+
+function checkUint(value: number, max: number, what: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) throw encodeError(`${what} out of range: ${value}`);
+}
+
+export const u8: ValueCodec<number> = {
+  decode: (b) => (b.length === 1 ? (b[0] ?? 0) : undefined),
+  encode: (v) => {
+    checkUint(v, 0xff, 'u8 attribute');
+    return Uint8Array.of(v);
+  },
+};
+
+export const u32: ValueCodec<number> = {
+  decode: (b) => (b.length === 4 ? view(b).getUint32(0, HOST_LITTLE_ENDIAN) : undefined),
+  encode: (v) => {
+    checkUint(v, 0xffffffff, 'u32 attribute');
+    const out = new Uint8Array(4);
+    view(out).setUint32(0, v, HOST_LITTLE_ENDIAN);
+    return out;
+  },
+};
+
+/** Any length, copied. */
+export const bytes: ValueCodec<Uint8Array> = {
+  decode: (b) => Uint8Array.from(b),
+  encode: (v) => Uint8Array.from(v),
+};
+
+/** Exactly `n` bytes (an IPv6 address is 16). */
+export function fixedBytes(n: number): ValueCodec<Uint8Array> {
+  return {
+    decode: (b) => (b.length === n ? Uint8Array.from(b) : undefined),
+    encode: (v) => {
+      if (v.length !== n) throw encodeError(`attribute value must be ${n} bytes, got ${v.length}`);
+      return Uint8Array.from(v);
+    },
+  };
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+/** A NUL-terminated string (nla_put_string). Bytes without the NUL, or not UTF-8, stay unknown. */
+export const cString: ValueCodec<string> = {
+  decode: (b) => {
+    if (b.length === 0 || b[b.length - 1] !== 0) return undefined;
+    const body = b.subarray(0, b.length - 1);
+    if (body.includes(0)) return undefined;
+    try {
+      return utf8Decoder.decode(body);
+    } catch {
+      return undefined;
+    }
+  },
+  encode: (v) => {
+    if (v.includes('\0')) throw encodeError('a netlink string cannot contain NUL');
+    const body = utf8Encoder.encode(v);
+    const out = new Uint8Array(body.length + 1);
+    out.set(body);
+    return out;
+  },
+};
+
+/** A struct of `count` u32 fields in host order, named in order. */
+export function u32Struct<K extends string>(names: readonly K[]): ValueCodec<Record<K, number>> {
+  const size = names.length * 4;
+  return {
+    decode: (b) => {
+      if (b.length !== size) return undefined;
+      const dv = view(b);
+      const out = {} as Record<K, number>;
+      names.forEach((name, i) => (out[name] = dv.getUint32(i * 4, HOST_LITTLE_ENDIAN)));
+      return out;
+    },
+    encode: (v) => {
+      const out = new Uint8Array(size);
+      const dv = view(out);
+      names.forEach((name, i) => {
+        checkUint(v[name], 0xffffffff, name);
+        dv.setUint32(i * 4, v[name], HOST_LITTLE_ENDIAN);
+      });
+      return out;
+    },
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AttributeSpec = Record<string, readonly [type: number, codec: ValueCodec<any>]>;
+
+/** The typed attributes of a spec, plus the unknown ones. */
+export type AttributeOf<S extends AttributeSpec> =
+  | { [K in keyof S & string]: { kind: K; value: S[K][1] extends ValueCodec<infer V> ? V : never } }[keyof S & string]
+  | UnknownAttribute;
+
+export interface AttributeSet<S extends AttributeSpec> {
+  decode(bytes: Uint8Array): AttributeOf<S>[];
+  encodedLength(attributes: readonly AttributeOf<S>[]): number;
+  /** Writes at `offset` into `out`, returns the offset after the last (padded) attribute. */
+  encodeInto(attributes: readonly AttributeOf<S>[], out: Uint8Array, offset: number): number;
+  encode(attributes: readonly AttributeOf<S>[]): Uint8Array;
+  /** The type numbers this set understands (an unknown attribute must use another). */
+  readonly knownTypes: ReadonlySet<number>;
+}
+
+export function attributeSet<S extends AttributeSpec>(spec: S): AttributeSet<S> {
+  const byType = new Map<number, { kind: string; codec: ValueCodec<unknown> }>();
+  for (const [kind, [type, codec]] of Object.entries(spec)) byType.set(type, { kind, codec });
+
+  const valueBytes = (attribute: AttributeOf<S>): [number, Uint8Array] => {
+    if (attribute.kind === 'unknown') {
+      const unknown = attribute as UnknownAttribute;
+      checkUint(unknown.type, 0xffff, 'attribute type');
+      return [unknown.type, unknown.bytes];
+    }
+    const entry = spec[attribute.kind];
+    if (entry === undefined) throw encodeError(`no attribute kind ${attribute.kind} here`);
+    return [entry[0], entry[1].encode((attribute as { value: unknown }).value)];
+  };
+
+  const encodeInto = (attributes: readonly AttributeOf<S>[], out: Uint8Array, offset: number): number => {
+    const dv = view(out);
+    for (const attribute of attributes) {
+      const [type, value] = valueBytes(attribute);
+      const length = NLA_HDRLEN + value.length;
+      if (length > 0xffff) throw encodeError(`attribute ${type} is ${length} bytes, more than 65535`);
+      dv.setUint16(offset, length, HOST_LITTLE_ENDIAN);
+      dv.setUint16(offset + 2, type, HOST_LITTLE_ENDIAN);
+      out.set(value, offset + NLA_HDRLEN);
+      offset += align4(length);
+    }
+    return offset;
+  };
+
+  const encodedLength = (attributes: readonly AttributeOf<S>[]): number =>
+    attributes.reduce((sum, a) => sum + align4(NLA_HDRLEN + valueBytes(a)[1].length), 0);
+
+  return {
+    knownTypes: new Set(byType.keys()),
+    decode(buffer: Uint8Array): AttributeOf<S>[] {
+      const out: AttributeOf<S>[] = [];
+      const dv = view(buffer);
+      let offset = 0;
+      while (offset + NLA_HDRLEN <= buffer.length) {
+        const length = dv.getUint16(offset, HOST_LITTLE_ENDIAN);
+        const type = dv.getUint16(offset + 2, HOST_LITTLE_ENDIAN);
+        if (length < NLA_HDRLEN || offset + length > buffer.length) {
+          throw new Stable6Error('ERR_NETLINK_DECODE', `attribute ${type} at ${offset} has length ${length}, ${buffer.length - offset} bytes left`, {
+            details: { offset, type, length },
+          });
+        }
+        const value = buffer.subarray(offset + NLA_HDRLEN, offset + length);
+        const entry = byType.get(type);
+        const decoded = entry?.codec.decode(value);
+        out.push(
+          (entry !== undefined && decoded !== undefined
+            ? { kind: entry.kind, value: decoded }
+            : { kind: 'unknown', type, bytes: Uint8Array.from(value) }) as AttributeOf<S>,
+        );
+        offset += align4(length);
+      }
+      // Fewer than 4 bytes left can only be padding the sender added; anything else is malformed.
+      if (offset < buffer.length && buffer.subarray(offset).some((b) => b !== 0)) {
+        throw new Stable6Error('ERR_NETLINK_DECODE', `${buffer.length - offset} stray bytes after the attributes`);
+      }
+      return out;
+    },
+    encodedLength,
+    encodeInto,
+    encode(attributes) {
+      const out = new Uint8Array(encodedLength(attributes));
+      encodeInto(attributes, out, 0);
+      return out;
+    },
+  };
+}
+
+/** The value of the first attribute of `kind`, or undefined. */
+export function attributeValue<A extends { kind: string }, K extends Exclude<A['kind'], 'unknown'>>(
+  attributes: readonly A[],
+  kind: K,
+): (Extract<A, { kind: K }> extends { value: infer V } ? V : never) | undefined {
+  for (const attribute of attributes) {
+    if (attribute.kind === kind) return (attribute as unknown as { value: never }).value;
+  }
+  return undefined;
+}
