@@ -5,7 +5,7 @@
  * the hash or the IID extraction is a new algorithm (stable6-v2), never an edit here.
  */
 import type { KeyObject } from 'node:crypto';
-import { hmacSha256 } from './hmac-sha256.js';
+import { hmacOverMessage, hmacSha256, MESSAGE } from './hmac-sha256.js';
 import { Ipv6Address } from './address.js';
 import { Ipv6Prefix } from './prefix.js';
 import { isReservedIid } from './reserved-iid.js';
@@ -58,7 +58,7 @@ export interface GenerateOptions {
  * for every address the daemon computes.
  */
 class MessageTemplate {
-  readonly buffer: Buffer;
+  readonly length: number;
 
   constructor(input: Omit<Stable6V1Input, 'dadCounter' | 'secret'>) {
     const { prefix } = input;
@@ -72,9 +72,10 @@ class MessageTemplate {
     }
     const label = input.label ?? '';
     const labelBytes = utf8Length('label', label, 0);
-    // One scratch buffer for every message: M is at most 10 + 8 + 3 × 256 + 1 bytes, and
+    // M (at most 10 + 8 + 3 × 256 + 1 bytes) is written straight where the HMAC reads it;
     // F runs synchronously, so no two messages are ever built at once.
-    const m = SCRATCH.subarray(0, TAG.length + 8 + 1 + netIfaceBytes + 1 + networkId.length + 1 + labelBytes + 1);
+    const m = MESSAGE;
+    this.length = TAG.length + 8 + 1 + netIfaceBytes + 1 + networkId.length + 1 + labelBytes + 1;
     let at = TAG.copy(m, 0);
     prefix.address.copyTo(m, at, 0, 8);
     at += 8;
@@ -86,17 +87,16 @@ class MessageTemplate {
     m[at++] = labelBytes;
     at += writeUtf8(m, label, at);
     m[at] = 0;
-    this.buffer = m;
   }
 
-  withCounter(dadCounter: number): Buffer {
-    this.buffer[this.buffer.length - 1] = dadCounter;
-    return this.buffer;
+  /** The HMAC of M with this counter. */
+  rid(secret: Uint8Array | KeyObject, dadCounter: number): Buffer {
+    MESSAGE[this.length - 1] = dadCounter;
+    return hmacOverMessage(secret, this.length);
   }
 }
 
 const EMPTY = new Uint8Array(0);
-const SCRATCH = Buffer.alloc(10 + 8 + 3 * 256 + 1);
 
 /** Interface names and labels are short and mostly ASCII: copy those in JS, leave the rest to Buffer. */
 function isAscii(value: string): boolean {
@@ -139,16 +139,13 @@ function checkCounter(name: string, value: number): void {
   }
 }
 
-function hmacIid(secret: Uint8Array | KeyObject, message: Buffer): Buffer {
-  // RFC 7217 §5 step 2: the IID is the least significant 64 bits of RID.
-  return hmacSha256(secret, message).subarray(24, 32);
-}
 
 /** F itself, for one counter, with no reserved-IID check: the raw 8-byte IID. */
 export function stable6V1Iid(input: Stable6V1Input): Uint8Array {
   checkSecret(input.secret);
   checkCounter('dadCounter', input.dadCounter);
-  return Uint8Array.from(hmacIid(input.secret, new MessageTemplate(input).withCounter(input.dadCounter)));
+  // RFC 7217 §5 step 2: the IID is the least significant 64 bits of RID.
+  return Uint8Array.from(new MessageTemplate(input).rid(input.secret, input.dadCounter).subarray(24, 32));
 }
 
 /**
@@ -157,6 +154,19 @@ export function stable6V1Iid(input: Stable6V1Input): Uint8Array {
  */
 const NO_OPTIONS: GenerateOptions = {};
 
+/** The IID is copied out of the address only when someone asks for it. */
+class Result implements Stable6V1Result {
+  constructor(
+    readonly address: Ipv6Address,
+    private readonly bytes: Uint8Array,
+    readonly dadCounter: number,
+  ) {}
+
+  get iid(): Uint8Array {
+    return this.bytes.slice(8);
+  }
+}
+
 export function generateStable6V1(input: Stable6V1Input, options: GenerateOptions = NO_OPTIONS): Stable6V1Result {
   checkSecret(input.secret);
   checkCounter('dadCounter', input.dadCounter);
@@ -164,7 +174,7 @@ export function generateStable6V1(input: Stable6V1Input, options: GenerateOption
   checkCounter('maxDadCounter', maxDadCounter);
   const template = new MessageTemplate(input);
   for (let counter = input.dadCounter; counter <= maxDadCounter; counter++) {
-    const rid = hmacSha256(input.secret, template.withCounter(counter));
+    const rid = template.rid(input.secret, counter);
     // RFC 7217 §5 step 2: the IID is the least significant 64 bits of RID (bytes 24..32).
     if (isReservedIid(rid, 24)) continue;
     const bytes = new Uint8Array(16);
@@ -172,7 +182,7 @@ export function generateStable6V1(input: Stable6V1Input, options: GenerateOption
     for (let i = 0; i < 8; i++) bytes[8 + i] = rid[24 + i] ?? 0;
     const address = Ipv6Address.adopt(bytes);
     if (options.isTaken?.(address)) continue;
-    return { address, iid: bytes.slice(8), dadCounter: counter };
+    return new Result(address, bytes, counter);
   }
   throw new Stable6Error(
     'ERR_GEN_EXHAUSTED',
