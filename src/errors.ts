@@ -29,6 +29,9 @@ export const ERROR_CODES = {
   ERR_DAEMON_RUNNING: 'another stable6 daemon holds the lock in the state directory',
   ERR_DAEMON_STATE_DIR: 'the state directory cannot be created, locked or written',
   ERR_DAEMON_STATE: 'the state file is not a valid stable6 state (file and problem named)',
+  // ICMPv6 Neighbor Discovery codec
+  ERR_NDP_DECODE: 'bytes are not a well-formed Router Advertisement',
+  ERR_NDP_ENCODE: 'a Router Advertisement field is out of range',
   // command line
   ERR_CLI_USAGE: 'the command line is not valid for the command',
   // engine (src/engine) and the fake platform (src/platform/fake)
