@@ -20,6 +20,8 @@ export interface ApiPolicyConfig {
    * `{uid}` the caller's uid, `{user}` the caller's user name. Empty or absent: any valid label.
    */
   labels?: readonly string[];
+  /** A regular expression (Unicode mode) every non-root caller's label must match as well. */
+  labelRegExp?: string;
   /** Leases one non-root user may hold at once (default 16). */
   maxLeasesPerUser?: number;
   /** Leases on the host in total, root's included (default 1024): the table is bounded. */
@@ -31,6 +33,7 @@ export interface ApiPolicy {
   allowUids: ReadonlySet<number> | undefined;
   allowGids: ReadonlySet<number>;
   labelPatterns: readonly string[];
+  labelRegExp: RegExp | undefined;
   maxLeasesPerUser: number;
   maxLeases: number;
   /** uid → user name, for `{user}` in label patterns. */
@@ -89,14 +92,44 @@ export function compilePolicy(config: ApiPolicyConfig, ids: IdDatabase = { users
   for (const pattern of config.labels ?? []) {
     if (typeof pattern !== 'string' || pattern.length === 0) throw new Stable6Error('ERR_API_CONFIG', 'api label patterns must be non-empty strings');
   }
+  let labelRegExp: RegExp | undefined;
+  if (config.labelRegExp !== undefined) {
+    try {
+      labelRegExp = new RegExp(config.labelRegExp, 'u');
+    } catch (cause) {
+      throw new Stable6Error('ERR_API_CONFIG', `api label pattern ${JSON.stringify(config.labelRegExp)} is not a regular expression`, { cause });
+    }
+  }
   return {
     allowUids: open ? undefined : resolveIds('user', config.users ?? [], ids.users),
     allowGids: resolveIds('group', config.groups ?? [], ids.groups),
     labelPatterns: [...(config.labels ?? [])],
+    labelRegExp,
     maxLeasesPerUser: positiveInteger('maxLeasesPerUser', config.maxLeasesPerUser, DEFAULT_MAX_LEASES_PER_USER),
     maxLeases: positiveInteger('maxLeases', config.maxLeases, DEFAULT_MAX_LEASES),
     userNames,
   };
+}
+
+/** The `[api]` table as src/daemon/config.ts reads it (structurally: this module does not import the daemon). */
+export interface DaemonApiSettings {
+  allowedUsers: readonly (string | number)[];
+  allowedGroups: readonly (string | number)[];
+  labelPattern?: string;
+  maxLeasesPerUser: number;
+}
+
+/** The daemon's `[api]` settings as a policy: both lists empty means anyone who can open the socket. */
+export function policyFromSettings(settings: DaemonApiSettings, ids?: IdDatabase): ApiPolicy {
+  const open = settings.allowedUsers.length === 0 && settings.allowedGroups.length === 0;
+  return compilePolicy(
+    {
+      ...(open ? {} : { users: settings.allowedUsers, groups: settings.allowedGroups }),
+      ...(settings.labelPattern === undefined ? {} : { labelRegExp: settings.labelPattern }),
+      maxLeasesPerUser: settings.maxLeasesPerUser,
+    },
+    ids,
+  );
 }
 
 /** Anyone who can open the socket, up to the default limits. */
@@ -131,7 +164,9 @@ function patternRegExp(pattern: string, caller: Caller, userName: string | undef
 }
 
 export function labelAllowed(policy: ApiPolicy, caller: Caller, label: string): boolean {
-  if (isRoot(caller) || policy.labelPatterns.length === 0) return true;
+  if (isRoot(caller)) return true;
+  if (policy.labelRegExp !== undefined && !policy.labelRegExp.test(label)) return false;
+  if (policy.labelPatterns.length === 0) return true;
   const userName = policy.userNames.get(caller.uid);
   return policy.labelPatterns.some((pattern) => patternRegExp(pattern, caller, userName)?.test(label) ?? false);
 }

@@ -9,8 +9,10 @@ import { isStable6Error } from '../errors.js';
 import { exitStatusFor, type CliIo, type Command } from './cli-io.js';
 import { genCommand } from './commands/gen.js';
 import { secretCommand } from './commands/secret.js';
+import { leaseCommand } from './commands/lease.js';
+import { statusCommand } from './commands/status.js';
 
-export const COMMANDS: readonly Command[] = [genCommand, secretCommand];
+export const COMMANDS: readonly Command[] = [genCommand, secretCommand, leaseCommand, statusCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
