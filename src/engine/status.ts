@@ -1,0 +1,134 @@
+/**
+ * What `stable6 status` shows, computed from the engine's state and the time: a pure function.
+ * The state never holds the secret, so neither can this.
+ */
+import { INFINITE_LIFETIME } from '../platform/platform.js';
+import type { AddressPhase, AddressStatusState, EngineState, EngineStats, LeaseBinding, LeasePhase } from './types.js';
+
+export interface PrefixStatus {
+  prefix: string;
+  source: 'ra' | 'static';
+  state: 'preferred' | 'deprecated';
+  /** Seconds left; INFINITE_LIFETIME (0xffffffff) for forever. */
+  validLifetimeSec: number;
+  preferredLifetimeSec: number;
+  /** Seconds since a Router Advertisement (or the configuration) last gave it; null if only adopted. */
+  lastSeenSecAgo: number | null;
+  routedPrefix?: string;
+  subnetId?: string;
+}
+
+export interface AddressStatus {
+  address: string | null;
+  prefix: string;
+  label: string;
+  algorithm: string;
+  dadCounter: number;
+  state: AddressStatusState;
+  validLifetimeSec: number;
+  preferredLifetimeSec: number;
+}
+
+export interface InterfaceStatus {
+  name: string;
+  ifindex: number | null;
+  up: boolean;
+  prefixes: PrefixStatus[];
+  addresses: AddressStatus[];
+}
+
+export interface LeaseStatus {
+  ifname: string;
+  label: string;
+  uid: number;
+  binding: LeaseBinding;
+  state: LeasePhase;
+  addresses: string[];
+}
+
+export interface EngineStatus {
+  interfaces: InterfaceStatus[];
+  leases: LeaseStatus[];
+  stats: EngineStats;
+}
+
+/** How an internal phase shows: waiting to be (re)added or retrying counts as tentative. */
+export function statusOfPhase(phase: AddressPhase): AddressStatusState {
+  switch (phase) {
+    case 'pending':
+    case 'delayed':
+    case 'tentative':
+      return 'tentative';
+    case 'preferred':
+    case 'deprecated':
+    case 'failed':
+      return phase;
+    default: {
+      const never: never = phase;
+      return never;
+    }
+  }
+}
+
+function left(untilMs: number | null, now: number): number {
+  if (untilMs === null) return INFINITE_LIFETIME;
+  return Math.max(0, Math.floor((untilMs - now) / 1000));
+}
+
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+export function engineStatus(state: EngineState, now: number): EngineStatus {
+  const interfaces: InterfaceStatus[] = (state.config?.interfaces ?? []).map((iface) => {
+    const link = state.links[iface.name];
+    const prefixes = Object.values(state.prefixes)
+      .filter((p) => p.ifname === iface.name)
+      .sort((a, b) => byText(a.prefix, b.prefix))
+      .map((p): PrefixStatus => {
+        const status: PrefixStatus = {
+          prefix: p.prefix,
+          source: p.source,
+          state: p.phase,
+          validLifetimeSec: left(p.validUntilMs, now),
+          preferredLifetimeSec: Math.min(left(p.preferredUntilMs, now), left(p.validUntilMs, now)),
+          lastSeenSecAgo: p.lastSeenMs === null ? null : Math.max(0, Math.floor((now - p.lastSeenMs) / 1000)),
+        };
+        if (p.routedPrefix !== undefined) status.routedPrefix = p.routedPrefix;
+        if (p.subnetId !== undefined) status.subnetId = p.subnetId;
+        return status;
+      });
+    const addresses = Object.values(state.addresses)
+      .filter((a) => a.ifname === iface.name)
+      .sort((a, b) => byText(a.prefix, b.prefix) || byText(a.label, b.label))
+      .map((a): AddressStatus => {
+        const p = state.prefixes[`${a.ifname}|${a.prefix}`];
+        const valid = p && a.phase !== 'failed' ? left(p.validUntilMs, now) : 0;
+        const leaseDeprecated = a.label !== '' && (state.config?.leaseAddressesDeprecated ?? true);
+        const preferred = p && a.phase !== 'failed' && !leaseDeprecated ? Math.min(left(p.preferredUntilMs, now), valid) : 0;
+        return {
+          address: a.address,
+          prefix: a.prefix,
+          label: a.label,
+          algorithm: a.algorithm,
+          dadCounter: a.dadCounter,
+          state: statusOfPhase(a.phase),
+          validLifetimeSec: valid,
+          preferredLifetimeSec: preferred,
+        };
+      });
+    return { name: iface.name, ifindex: link?.ifindex ?? null, up: link?.up ?? false, prefixes, addresses };
+  });
+  const leases = Object.values(state.leases)
+    .sort((a, b) => byText(a.ifname, b.ifname) || byText(a.label, b.label))
+    .map((l): LeaseStatus => ({
+      ifname: l.ifname,
+      label: l.label,
+      uid: l.uid,
+      binding: l.binding,
+      state: l.phase,
+      addresses: Object.values(state.addresses)
+        .filter((a) => a.ifname === l.ifname && a.label === l.label && a.usable && a.address !== null)
+        .map((a) => a.address!)
+        .sort(byText),
+    }));
+  return { interfaces, leases, stats: { ...state.stats } };
+}
