@@ -1,0 +1,32 @@
+/**
+ * The one small boundary between the Linux backend and a netlink socket.
+ *
+ * The kernel socket (netlink-socket.ts) and the fake (fake-netlink.ts, driven by a
+ * function that answers requests, like mdlayher's nltest.Dial) both implement it, so the
+ * whole backend can be tested without a kernel.
+ */
+import type { Stable6Error } from '../../errors.js';
+
+export interface NetlinkTransportHandler {
+  /** One received datagram: one or more netlink messages. */
+  datagram(bytes: Uint8Array): void;
+  /** The kernel dropped messages for this socket (ENOBUFS); the socket keeps working. */
+  overrun(): void;
+  /** Receiving failed for good; the transport is closed. */
+  failed(error: Stable6Error): void;
+}
+
+export interface NetlinkTransportOptions {
+  /** rtnetlink multicast groups (RTNLGRP_*) to receive notifications from. */
+  groups?: readonly number[];
+  /** SO_RCVBUF; a big one (default 8 MiB) makes overruns rare, a tiny one forces them in tests. */
+  receiveBufferBytes?: number;
+}
+
+export interface NetlinkTransport {
+  /** Sends one datagram (several requests at once are fine). Throws ERR_NETLINK_SOCKET. */
+  send(datagram: Uint8Array): void;
+  close(): void;
+}
+
+export type NetlinkDialer = (options: NetlinkTransportOptions, handler: NetlinkTransportHandler) => NetlinkTransport;
