@@ -14,7 +14,11 @@
  *   16 - prefix bytes, i.e. SHA-256 of the first 8 bytes of the buffer (the prefix alone),
  *   whatever the counter: `dhcpcdRetryIid`. (Reached only when F gives IID 0.)
  * Retries: after a DAD failure dhcpcd uses the counter the address was made with + 1 and gives
- * up when that reaches 3 (IDGEN_RETRIES).
+ * up when that reaches 3 (IDGEN_RETRIES); nextDadCounter follows that source behaviour.
+ * OBSERVED on Linux (dhcpcd 9.4.1, kernel 6.18): the retry never happens. The kernel deletes a
+ * duplicate global address (finite lifetimes) and dhcpcd takes that for a plain deletion and
+ * adds the same counter-0 address again at the next RA; a duplicate link-local stays
+ * `dadfailed` and dhcpcd waits for it forever. So on Linux a dhcpcd address is counter 0.
  * Host byte order: little-endian unless told otherwise.
  */
 import { createHash } from 'node:crypto';
