@@ -172,6 +172,13 @@ export class FakeIpHelper implements IpHelper {
     });
   }
 
+  /** A MibAddInstance for an interface that kept everything (a re-bind without a reset). */
+  announceInterface(index: number): void {
+    const iface = this.#byIndex(index);
+    if (!iface) throw new Error(`fake: no interface ${index}`);
+    this.#notify('interface', this.#interfaceKeyBytes(iface.row), MibNotification.AddInstance);
+  }
+
   /** The adapter disappears: its addresses and routes first, then the interface. */
   removeInterface(index: number): void {
     const iface = this.#byIndex(index);
