@@ -22,3 +22,27 @@ export {
   parseSecretHex,
   secretFingerprint,
 } from './daemon/secret-file.js';
+// Linux backend (rtnetlink) and the one backend selector
+export { openPlatform, type OpenPlatformOptions } from './platform/select-platform.js';
+export {
+  LinuxPlatform,
+  createLinuxPlatform,
+  FakeNetlink,
+  type LinuxPlatformOptions,
+  type FakeNetlinkAnswer,
+  type FakeNetlinkResponder,
+  type NetlinkDialer,
+  type NetlinkTransport,
+  type NetlinkTransportHandler,
+  type NetlinkTransportOptions,
+} from './platform/linux/index.js';
+export {
+  decodeNetlinkMessage,
+  decodeNetlinkMessages,
+  encodeNetlinkMessage,
+  encodeNetlinkMessages,
+  type NetlinkMessage,
+  type NetlinkHeader,
+  type NetlinkBody,
+} from './codec/netlink/index.js';
+export { encodeRouterSolicitation, decodeRouterSolicitation, type RouterSolicitation } from './codec/icmpv6/router-solicitation.js';
