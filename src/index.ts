@@ -46,3 +46,40 @@ export {
   type NetlinkBody,
 } from './codec/netlink/index.js';
 export { encodeRouterSolicitation, decodeRouterSolicitation, type RouterSolicitation } from './codec/icmpv6/router-solicitation.js';
+// Local API (src/api): the client for applications, the server and its service interface for the daemon.
+export {
+  lease,
+  listenStable,
+  listLeases,
+  releaseLease,
+  status,
+  events,
+  resolveSocketPath,
+  LeaseAgent,
+  type ClientOptions,
+  type LeaseOptions,
+  type LeaseHandle,
+  type ListenStableOptions,
+  type ListenStableResult,
+  type EventStream,
+} from './api/client.js';
+export {
+  API_VERSION,
+  DEFAULT_SOCKET_PATH,
+  validateLabel,
+  type Lease,
+  type LeaseAddress,
+  type LeaseKey,
+  type LeaseRequest,
+  type AddressState,
+  type StatusReport,
+  type InterfaceStatus,
+  type PrefixStatus,
+  type StatusAddress,
+  type ApiEvent,
+} from './api/protocol.js';
+export type { Caller, LeaseService } from './api/service.js';
+export { ApiServer, DEFAULT_LIMITS, type ApiServerOptions, type ApiLimits } from './api/server.js';
+export { compilePolicy, policyFromSettings, type ApiPolicy, type ApiPolicyConfig, type DaemonApiSettings } from './api/policy.js';
+export { readIdDatabase, resolveGroup } from './api/id-database.js';
+export { MemoryLeaseService, type MemoryLeaseServiceOptions } from './api/memory-lease-service.js';
