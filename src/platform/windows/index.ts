@@ -19,3 +19,13 @@ import { WindowsPlatform, type WindowsPlatformOptions } from './windows-platform
 export function createWindowsPlatform(options: WindowsPlatformOptions = {}): WindowsPlatform {
   return new WindowsPlatform(options);
 }
+export {
+  pipeClientSid,
+  loadPipeIdentityApi,
+  PROCESS_QUERY_LIMITED_INFORMATION,
+  TOKEN_QUERY,
+  TOKEN_USER_CLASS,
+  type PipeIdentityApi,
+  type PipeClient,
+  type Win32Handle,
+} from './pipe-identity.js';
