@@ -1,27 +1,47 @@
 /**
  * Prometheus metrics (prom-client), served on a configured local address at /metrics.
- * Gauges are read from the daemon's status when scraped; counters count events.
+ * Everything is read from the daemon when scraped, so no second bookkeeping can drift from
+ * the engine's: gauges are set, and counters advance by what the engine counted since.
  */
 import http from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { Stable6Error } from '../errors.js';
 
+export interface MetricsSnapshot {
+  addressesByState: Record<string, number>;
+  prefixes: number;
+  leases: number;
+  /** Monotonic totals since the daemon started. */
+  dadConflicts: number;
+  repairs: number;
+  prefixReports: number;
+}
+
 export interface MetricsSource {
-  /** Addresses by state, and prefixes, at the time of the scrape. */
-  snapshot(): { addressesByState: Record<string, number>; prefixes: number; leases: number };
+  snapshot(): MetricsSnapshot;
 }
 
 export class DaemonMetrics {
   readonly registry = new Registry();
-  readonly dadConflicts: Counter;
-  readonly repairs: Counter;
-  readonly routerAdvertisements: Counter;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
-    this.dadConflicts = new Counter({ name: 'stable6_dad_conflicts_total', help: 'Duplicate address detection failures of stable6 addresses', registers });
-    this.repairs = new Counter({ name: 'stable6_repairs_total', help: 'Owned addresses or gateways put back after the stack dropped them', registers });
-    this.routerAdvertisements = new Counter({ name: 'stable6_prefix_reports_total', help: 'Prefix Information Options received from Router Advertisements', registers });
+    const counter = (name: string, help: string, pick: (s: MetricsSnapshot) => number): void => {
+      let seen = 0;
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const total = pick(source.snapshot());
+          if (total > seen) this.inc(total - seen);
+          seen = Math.max(seen, total);
+        },
+      });
+    };
+    counter('stable6_dad_conflicts_total', 'Duplicate address detection failures of stable6 addresses', (s) => s.dadConflicts);
+    counter('stable6_repairs_total', 'Owned addresses or gateways put back after the stack dropped them', (s) => s.repairs);
+    counter('stable6_prefix_reports_total', 'Prefix Information Options received from Router Advertisements', (s) => s.prefixReports);
     new Gauge({
       name: 'stable6_addresses',
       help: 'stable6 addresses by state',

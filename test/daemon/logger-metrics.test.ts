@@ -15,9 +15,8 @@ test('log lines: one line, level or syslog priority, quoted fields, level filter
 
 test('metrics: gauges read the daemon at scrape time, counters count, /metrics serves them', async () => {
   let addresses = { preferred: 2, tentative: 1 };
-  const metrics = new DaemonMetrics({ snapshot: () => ({ addressesByState: addresses, prefixes: 3, leases: 4 }) });
-  metrics.dadConflicts.inc();
-  metrics.repairs.inc(2);
+  let repairs = 2;
+  const metrics = new DaemonMetrics({ snapshot: () => ({ addressesByState: addresses, prefixes: 3, leases: 4, dadConflicts: 1, repairs, prefixReports: 7 }) });
   const server = await metrics.listen('127.0.0.1:0');
   try {
     const port = (server.address() as { port: number }).port;
@@ -29,9 +28,14 @@ test('metrics: gauges read the daemon at scrape time, counters count, /metrics s
     assert.match(text, /^stable6_repairs_total 2$/m);
     assert.match(text, /^stable6_prefixes 3$/m);
     assert.match(text, /^stable6_leases 4$/m);
+    assert.match(text, /^stable6_prefix_reports_total 7$/m);
     addresses = { preferred: 5, tentative: 0 };
+    repairs = 5;
     text = await scrape();
     assert.match(text, /^stable6_addresses\{state="preferred"\} 5$/m);
+    assert.match(text, /^stable6_repairs_total 5$/m, 'counters follow the engine total, not the scrape count');
+    text = await scrape();
+    assert.match(text, /^stable6_repairs_total 5$/m);
     assert.equal((await fetch(`http://127.0.0.1:${port}/other`)).status, 404);
   } finally {
     server.close();
