@@ -83,3 +83,19 @@ export { ApiServer, DEFAULT_LIMITS, type ApiServerOptions, type ApiLimits } from
 export { compilePolicy, policyFromSettings, type ApiPolicy, type ApiPolicyConfig, type DaemonApiSettings } from './api/policy.js';
 export { readIdDatabase, resolveGroup } from './api/id-database.js';
 export { MemoryLeaseService, type MemoryLeaseServiceOptions } from './api/memory-lease-service.js';
+// Windows backend (IP Helper API); importing it loads no native library
+export {
+  WindowsPlatform,
+  createWindowsPlatform,
+  FakeIpHelper,
+  pipeClientSid,
+  type WindowsPlatformOptions,
+  type WindowsAddAddressRequest,
+  type OwnedAddress,
+  type OwnedRoute,
+  type FakeIpHelperOptions,
+  type FakeWindowsInterface,
+  type IpHelper,
+  type PipeIdentityApi,
+  type PipeClient,
+} from './platform/windows/index.js';
