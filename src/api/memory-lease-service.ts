@@ -98,7 +98,10 @@ export class MemoryLeaseService implements LeaseService {
     for (const a of lease.addresses) a.state = 'preferred';
     this.#emit({ type: 'lease-changed', lease: this.#snapshot(lease) });
     // The connection went away while DAD ran: nobody holds the lease any more.
-    if (!lease.persistent && [...entry.connections].every((id) => this.#closed.has(id))) this.#drop(entry);
+    if (!lease.persistent && [...entry.connections].every((id) => this.#closed.has(id))) {
+      this.#drop(entry);
+      for (const id of entry.connections) this.#closed.delete(id);
+    }
     return lease;
   }
 
@@ -166,6 +169,10 @@ export class MemoryLeaseService implements LeaseService {
       if (entry.lease.persistent || !entry.connections.has(connectionId)) continue;
       const pending = entry.lease.addresses.some((a) => a.state === 'tentative');
       if (!pending && [...entry.connections].every((id) => this.#closed.has(id))) this.#drop(entry);
+    }
+    // Remember a closed connection only while a lease still names it (one waiting for DAD).
+    for (const id of [...this.#closed]) {
+      if (![...this.#leases.values()].some((e) => e.connections.has(id))) this.#closed.delete(id);
     }
   }
 
