@@ -20,6 +20,8 @@ export interface HarnessOptions {
   persisted?: PersistedState;
   random?: () => number;
   engineOptions?: Partial<EngineOptions>;
+  /** Use this engine instead of a new one (e.g. one that records every step). */
+  engine?: Engine;
   /** Do not add eth0. */
   noInterface?: boolean;
   dadDurationMs?: number;
@@ -43,7 +45,7 @@ export class Harness {
       this.ifindex = this.fake.addInterface({ name: 'eth0', hwAddress: Uint8Array.of(2, 0, 0, 0, 0, 1) }).index;
     }
     const logger: EngineLogger = { log: (level, message) => this.logs.push(`${level} ${message}`) };
-    this.engine = new Engine({ secret: SECRET, logger, ...options.engineOptions });
+    this.engine = options.engine ?? new Engine({ secret: SECRET, logger, ...options.engineOptions });
     this.driver = new EngineDriver({
       engine: this.engine,
       platform: this.fake,
@@ -102,6 +104,11 @@ export class Harness {
 
   async ownedTexts(): Promise<string[]> {
     return (await this.addresses()).map((a) => a.address.toString()).sort();
+  }
+
+  /** Log lines at level error (the driver logs an engine exception there). */
+  errors(): string[] {
+    return this.logs.filter((l) => l.startsWith('error '));
   }
 
   status() {
