@@ -11,8 +11,9 @@ import { genCommand } from './commands/gen.js';
 import { secretCommand } from './commands/secret.js';
 import { leaseCommand } from './commands/lease.js';
 import { statusCommand } from './commands/status.js';
+import { migrateCommand } from './commands/migrate.js';
 
-export const COMMANDS: readonly Command[] = [genCommand, secretCommand, leaseCommand, statusCommand];
+export const COMMANDS: readonly Command[] = [genCommand, secretCommand, leaseCommand, statusCommand, migrateCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
