@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   ERR_CONFIG_INVALID: 'a configuration value is missing, unknown or out of range (file and key named)',
   ERR_DAEMON_RUNNING: 'another stable6 daemon holds the lock in the state directory',
   ERR_DAEMON_STATE_DIR: 'the state directory cannot be created, locked or written',
+  ERR_DAEMON_INTERFACE: 'a configured interface does not exist on this host',
   ERR_DAEMON_STATE: 'the state file is not a valid stable6 state (file and problem named)',
   // ICMPv6 Neighbor Discovery codec
   ERR_NDP_DECODE: 'bytes are not a well-formed Router Advertisement',

@@ -12,8 +12,9 @@ import { secretCommand } from './commands/secret.js';
 import { leaseCommand } from './commands/lease.js';
 import { statusCommand } from './commands/status.js';
 import { migrateCommand } from './commands/migrate.js';
+import { daemonCommand } from './commands/daemon.js';
 
-export const COMMANDS: readonly Command[] = [genCommand, secretCommand, leaseCommand, statusCommand, migrateCommand];
+export const COMMANDS: readonly Command[] = [genCommand, secretCommand, daemonCommand, statusCommand, leaseCommand, migrateCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

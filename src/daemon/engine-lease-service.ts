@@ -1,0 +1,201 @@
+/**
+ * The API's LeaseService over the running engine: requests become engine events, the
+ * engine's reports answer them, and status and lease lists are read from its state.
+ *
+ * A lease request waits for the engine's `lease-ready` or `lease-failed` report. With no
+ * current prefix on the interface the engine keeps the lease pending (it gets addresses when
+ * a prefix arrives); the caller is answered ERR_API_LEASE_FAILED after `waitMs` rather than
+ * left hanging, and the lease stays, as the caller asked for it.
+ */
+import type { Caller, LeaseService } from '../api/service.js';
+import type { ApiEvent, Lease, LeaseAddress, LeaseKey, LeaseRequest, StatusAddress, StatusReport } from '../api/protocol.js';
+import type { EngineDriver } from '../engine/driver.js';
+import type { Engine } from '../engine/engine.js';
+import type { EngineStatus } from '../engine/status.js';
+import type { EngineReport } from '../engine/types.js';
+import { Stable6Error, type ErrorCode } from '../errors.js';
+
+export interface EngineLeaseServiceOptions {
+  engine: Engine;
+  driver: EngineDriver;
+  /** Monotonic milliseconds, the engine's clock. */
+  now: () => number;
+  /** Wall-clock milliseconds, for `lastSeen` times in the status. */
+  wallNow?: () => number;
+  secretFingerprint: string;
+  /** How long a lease request may wait for a usable address (default 15 s). */
+  waitMs?: number;
+}
+
+type Waiter = { resolve: (report: EngineReport) => void };
+
+const keyOf = (ifname: string, label: string): string => `${ifname}\u0000${label}`;
+
+export class EngineLeaseService implements LeaseService {
+  readonly #o: EngineLeaseServiceOptions;
+  readonly #waiters = new Map<string, Set<Waiter>>();
+  readonly #listeners = new Set<(event: ApiEvent) => void>();
+
+  constructor(options: EngineLeaseServiceOptions) {
+    this.#o = options;
+  }
+
+  /** Feed every engine report here (EngineDriver's onReport). */
+  onReport(report: EngineReport): void {
+    const key = keyOf(report.ifname, report.label);
+    if (report.kind === 'lease-ready' || report.kind === 'lease-failed' || report.kind === 'lease-released') {
+      const waiters = this.#waiters.get(key);
+      if (waiters) {
+        this.#waiters.delete(key);
+        for (const w of waiters) w.resolve(report);
+      }
+    }
+    for (const event of this.#eventsFor(report)) for (const listener of [...this.#listeners]) listener(event);
+  }
+
+  #status(): EngineStatus {
+    return this.#o.engine.status(this.#o.driver.state, this.#o.now());
+  }
+
+  #wait(ifname: string, label: string): { promise: Promise<EngineReport>; cancel: () => void } {
+    const key = keyOf(ifname, label);
+    let waiter!: Waiter;
+    const promise = new Promise<EngineReport>((resolve) => (waiter = { resolve }));
+    let set = this.#waiters.get(key);
+    if (!set) this.#waiters.set(key, (set = new Set()));
+    set.add(waiter);
+    return { promise, cancel: () => set.delete(waiter) };
+  }
+
+  #leaseOf(status: EngineStatus, ifname: string, label: string): Lease | undefined {
+    const lease = status.leases.find((l) => l.ifname === ifname && l.label === label);
+    if (!lease) return undefined;
+    const iface = status.interfaces.find((i) => i.name === ifname);
+    const addresses: LeaseAddress[] = (iface?.addresses ?? [])
+      .filter((a) => a.label === label && a.address !== null && lease.addresses.includes(a.address))
+      .map((a) => ({ address: a.address!, prefix: a.prefix, state: a.state, validLifetimeSec: a.validLifetimeSec, preferredLifetimeSec: a.preferredLifetimeSec }));
+    return { label, interface: ifname, uid: lease.uid, persistent: lease.binding === 'persistent', addresses };
+  }
+
+  async lease(caller: Caller, request: LeaseRequest): Promise<Lease> {
+    const waiting = this.#wait(request.interface, request.label);
+    const timeout = new Promise<'timeout'>((resolve) => {
+      const timer = setTimeout(() => resolve('timeout'), this.#o.waitMs ?? 15_000);
+      void waiting.promise.finally(() => clearTimeout(timer));
+    });
+    await this.#o.driver.dispatch({
+      type: 'lease-request',
+      ifname: request.interface,
+      label: request.label,
+      uid: caller.uid,
+      binding: request.persistent ? 'persistent' : 'connection',
+      ...(request.persistent ? {} : { connectionId: caller.connectionId }),
+    });
+    const outcome = await Promise.race([waiting.promise, timeout]);
+    waiting.cancel();
+    if (outcome === 'timeout') {
+      throw new Stable6Error('ERR_API_LEASE_FAILED', `no usable address for ${JSON.stringify(request.label)} on ${request.interface} yet: the interface has no current prefix, or DAD has not finished; the lease stays and gets addresses when a prefix arrives`);
+    }
+    if (outcome.kind === 'lease-failed') throw new Stable6Error(outcome.code as ErrorCode, outcome.message);
+    if (outcome.kind === 'lease-released') throw new Stable6Error('ERR_API_LEASE_FAILED', `the lease ${JSON.stringify(request.label)} was released while it was being made`);
+    const lease = this.#leaseOf(this.#status(), request.interface, request.label);
+    if (!lease) throw new Stable6Error('ERR_API_LEASE_FAILED', `the lease ${JSON.stringify(request.label)} on ${request.interface} is gone`);
+    return lease;
+  }
+
+  list(): readonly Lease[] {
+    const status = this.#status();
+    return status.leases.map((l) => this.#leaseOf(status, l.ifname, l.label)).filter((l): l is Lease => l !== undefined);
+  }
+
+  async release(_caller: Caller, key: LeaseKey, ownerUid: number): Promise<Lease> {
+    const before = this.#leaseOf(this.#status(), key.interface, key.label);
+    if (!before || before.uid !== ownerUid) throw new Stable6Error('ERR_API_NOT_FOUND', `no lease ${JSON.stringify(key.label)} on ${key.interface}`);
+    const waiting = this.#wait(key.interface, key.label);
+    await this.#o.driver.dispatch({ type: 'lease-release', ifname: key.interface, label: key.label, uid: ownerUid });
+    const outcome = await waiting.promise;
+    if (outcome.kind === 'lease-failed') throw new Stable6Error(outcome.code as ErrorCode, outcome.message);
+    return { ...before, addresses: [] };
+  }
+
+  status(): StatusReport {
+    const status = this.#status();
+    const wallNow = this.#o.wallNow?.() ?? Date.now();
+    const owners = new Map(status.leases.map((l) => [keyOf(l.ifname, l.label), l.uid]));
+    return {
+      secretFingerprint: this.#o.secretFingerprint,
+      interfaces: status.interfaces.map((iface) => ({
+        name: iface.name,
+        prefixes: iface.prefixes.map((p) => ({
+          prefix: p.prefix,
+          source: p.source,
+          validLifetimeSec: p.validLifetimeSec,
+          preferredLifetimeSec: p.preferredLifetimeSec,
+          lastSeen: p.source === 'static' || p.lastSeenSecAgo === null ? null : new Date(wallNow - p.lastSeenSecAgo * 1000).toISOString(),
+        })),
+        addresses: iface.addresses
+          .filter((a) => a.address !== null)
+          .map((a): StatusAddress => {
+            const owner = a.label === '' ? undefined : owners.get(keyOf(iface.name, a.label));
+            return {
+              address: a.address!,
+              prefix: a.prefix,
+              label: a.label,
+              algorithm: a.algorithm,
+              dadCounter: a.dadCounter,
+              state: a.state,
+              validLifetimeSec: a.validLifetimeSec,
+              preferredLifetimeSec: a.preferredLifetimeSec,
+              ...(owner === undefined ? {} : { owner }),
+            };
+          }),
+      })),
+    };
+  }
+
+  subscribe(listener: (event: ApiEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  connectionClosed(connectionId: string): void {
+    void this.#o.driver.dispatch({ type: 'connection-closed', connectionId }).catch(() => undefined);
+  }
+
+  #eventsFor(report: EngineReport): ApiEvent[] {
+    const status = this.#status();
+    switch (report.kind) {
+      case 'lease-ready': {
+        const lease = this.#leaseOf(status, report.ifname, report.label);
+        return lease ? [{ type: 'lease-changed', lease }] : [];
+      }
+      case 'lease-released':
+        return [{ type: 'lease-released', lease: { label: report.label, interface: report.ifname, uid: report.uid, persistent: false, addresses: [] } }];
+      case 'address-state': {
+        if (report.address === null) return [];
+        const iface = status.interfaces.find((i) => i.name === report.ifname);
+        const a = iface?.addresses.find((x) => x.address === report.address);
+        const owner = report.label === '' ? undefined : status.leases.find((l) => l.ifname === report.ifname && l.label === report.label)?.uid;
+        const address: StatusAddress = {
+          address: report.address,
+          prefix: report.prefix,
+          label: report.label,
+          algorithm: a?.algorithm ?? 'stable6-v1',
+          dadCounter: a?.dadCounter ?? 0,
+          state: report.state,
+          validLifetimeSec: a?.validLifetimeSec ?? 0,
+          preferredLifetimeSec: a?.preferredLifetimeSec ?? 0,
+          ...(owner === undefined ? {} : { owner }),
+        };
+        return [{ type: a ? 'address-changed' : 'address-removed', interface: report.ifname, address }];
+      }
+      case 'lease-failed':
+      case 'address-failed':
+        return [];
+      default: {
+        const never: never = report;
+        return never;
+      }
+    }
+  }
+}
