@@ -99,3 +99,45 @@ export {
   type PipeIdentityApi,
   type PipeClient,
 } from './platform/windows/index.js';
+// compatibility modes (docs/compat.md): the addresses other systems give, their secrets, migrate
+export {
+  ALGORITHM_NAMES,
+  ALGORITHMS,
+  algorithmByName,
+  isAlgorithmName,
+  registryGenerator,
+  type AlgorithmName,
+  type AlgorithmInputs,
+  type AlgorithmInputName,
+  type AlgorithmSpec,
+  type CompatResult,
+} from './core/algorithms.js';
+export { generateLinux, linuxStableIid, linuxIsReservedIid, type LinuxInput } from './core/compat/linux.js';
+export { generateNetworkManager, nmStablePrivacyIid, nmNetworkId, type NetworkManagerInput, type NmStableType } from './core/compat/networkmanager.js';
+export { generateNetworkd, networkdStableIid, type NetworkdInput } from './core/compat/systemd-networkd.js';
+export { generateDhcpcd, dhcpcdStableIid, type DhcpcdInput } from './core/compat/dhcpcd.js';
+export { generateSlaacd, slaacdStableIid, type SlaacdInput } from './core/compat/slaacd.js';
+export { sha1Compress } from './core/compat/sha1-compress.js';
+export { siphash24 } from './core/compat/siphash.js';
+export {
+  parseLinuxStableSecret,
+  formatLinuxStableSecret,
+  parseMachineId,
+  parseNetworkdTokenKey,
+  networkdAppSpecificKey,
+  nmHostId,
+  parseDhcpcdSecret,
+  formatDhcpcdSecret,
+  parseSoiiKey,
+} from './core/compat/secret-formats.js';
+export {
+  readLinuxStableSecret,
+  readNetworkManagerSecret,
+  readNetworkdKey,
+  readDhcpcdSecret,
+  readSoiiKey,
+  readSecretFileAs,
+  type CompatSecret,
+  type SecretRoots,
+} from './compat/readers/secrets.js';
+export { planMigration, migrationConfig, MIGRATE_FROM, type MigrateOptions, type MigrateReport, type MigrateFrom } from './compat/migrate.js';
