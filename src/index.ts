@@ -141,3 +141,45 @@ export {
   type SecretRoots,
 } from './compat/readers/secrets.js';
 export { planMigration, migrationConfig, MIGRATE_FROM, type MigrateOptions, type MigrateReport, type MigrateFrom } from './compat/migrate.js';
+// engine (pure) and its driver; the in-memory fake platform for tests
+export { Engine, type EngineOptions } from './engine/engine.js';
+export { EngineDriver, systemClock, cryptoRandom, type DriverClock, type EngineDriverOptions } from './engine/driver.js';
+export { stable6V1Generator, perCounterGenerator, type AddressGenerator, type GeneratorContext, type GeneratedAddress } from './engine/generators.js';
+export {
+  PERSISTED_STATE_VERSION,
+  emptyPersistedState,
+  validatePersistedState,
+  parsePersistedState,
+  formatPersistedState,
+  type PersistedState,
+  type PersistedCounter,
+  type PersistedLease,
+  type PersistedSettings,
+} from './engine/persisted-state.js';
+export {
+  engineStatus,
+  type EngineStatus,
+  type InterfaceStatus as EngineInterfaceStatus,
+  type PrefixStatus as EnginePrefixStatus,
+  type AddressStatus as EngineAddressStatus,
+  type LeaseStatus as EngineLeaseStatus,
+} from './engine/status.js';
+export {
+  MAX_TIMER_MS,
+  DEFAULT_IDGEN_RETRIES,
+  DEFAULT_IDGEN_DELAY_MS,
+  silentLogger,
+  type EngineConfig,
+  type InterfaceConfig,
+  type StaticPrefixConfig,
+  type EngineEvent,
+  type EngineCommand,
+  type EngineReport,
+  type EngineState,
+  type EngineLogger,
+  type StepResult,
+  type LeaseBinding,
+} from './engine/types.js';
+export { checkPio, nextValidLifetime, nextPreferredLifetime, TWO_HOURS_SEC, type PioCheck, type PioRejection } from './core/prefix-policy.js';
+export { FakePlatform, type FakePlatformOptions, type AddInterfaceOptions, type FakeOperation, type OperationRecord } from './platform/fake/fake-platform.js';
+export { FakeClock, type Clock, type TimerHandle } from './platform/fake/fake-clock.js';
