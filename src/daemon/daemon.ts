@@ -140,17 +140,18 @@ export class Daemon {
 
       const engine = new Engine({ secret, algorithms: generators, logger: engineLogger(logger) });
       const writer = new StateWriter(config.stateDir, (error) => logger.error('state file not written', { file: path.join(config.stateDir, 'state.json'), error }));
-      let service: EngineLeaseService | undefined;
+      // The service answers the driver's reports, and needs the driver: one late binding.
+      const reports: { to?: EngineLeaseService } = {};
       const driver = new EngineDriver({
         engine,
         platform,
         clock,
         initialState: engine.initialState(persisted),
         persist: (state) => writer.save(state),
-        onReport: (report) => service?.onReport(report),
+        onReport: (report) => reports.to?.onReport(report),
         logger: engineLogger(logger),
       });
-      service = new EngineLeaseService({ engine, driver, now: () => clock.now(), secretFingerprint: fingerprint });
+      const service = (reports.to = new EngineLeaseService({ engine, driver, now: () => clock.now(), secretFingerprint: fingerprint }));
       const daemon = new Daemon({ config, logger, platform, engine, driver, service, writer, lock, clock });
       daemon.#ownsPlatform = deps.platform === undefined;
 
