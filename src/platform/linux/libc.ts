@@ -13,6 +13,8 @@ export interface Libc {
   setsockopt(fd: number, level: number, name: number, value: Uint8Array, length: number): number;
   getsockname(fd: number, address: Uint8Array, length: Uint32Array): number;
   send(fd: number, data: Uint8Array, length: number, flags: number): number;
+  /** send() on a libuv pool thread: for a bounded kernel call (never a blocking recv). Resolves with its return value. */
+  sendAsync(fd: number, data: Uint8Array, length: number, flags: number): Promise<number>;
   sendto(fd: number, data: Uint8Array, length: number, flags: number, address: Uint8Array, addressLength: number): number;
   recv(fd: number, buffer: Uint8Array, length: number, flags: number): number;
   close(fd: number): number;
@@ -40,6 +42,10 @@ export function libc(): Libc {
     setsockopt: (fd, level, name, v, l) => f.setsockopt(fd, level, name, v, l) as number,
     getsockname: (fd, a, l) => f.getsockname(fd, a, l) as number,
     send: (fd, d, l, fl) => Number(f.send(fd, d, l, fl)),
+    sendAsync: (fd, d, l, fl) =>
+      new Promise((resolve, reject) => {
+        f.send.async(fd, d, l, fl, (error: unknown, n: unknown) => (error ? reject(error as Error) : resolve(Number(n))));
+      }),
     sendto: (fd, d, l, fl, a, al) => Number(f.sendto(fd, d, l, fl, a, al)),
     recv: (fd, b, l, fl) => Number(f.recv(fd, b, l, fl)),
     close: (fd) => f.close(fd) as number,

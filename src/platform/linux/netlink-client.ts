@@ -59,6 +59,8 @@ export class NetlinkClient {
   #seq = randomInt(0x7fffffff); // a fresh socket gets a fresh port anyway; this only helps reading traces
   #closed: Stable6Error | undefined;
   #dumps: Promise<void> = Promise.resolve();
+  /** The last off-loop send still in flight: later sends wait for it, to keep their order. */
+  #sending: Promise<void> | undefined;
 
   constructor(dial: NetlinkDialer, options: NetlinkTransportOptions = {}) {
     this.#transport = dial(
@@ -124,8 +126,12 @@ export class NetlinkClient {
     this.#failAll(error);
   }
 
-  /** Sends the requests in one datagram; resolves with one outcome per request, in order. */
-  batch(operation: string, requests: readonly NetlinkRequest[]): Promise<NetlinkOutcome[]> {
+  /**
+   * Sends the requests in one datagram; resolves with one outcome per request, in order.
+   * With `offLoop`, the kernel's work on the batch runs off the event loop (sendAsync).
+   * Sends leave in call order, so a delete after an add reaches the kernel after it.
+   */
+  batch(operation: string, requests: readonly NetlinkRequest[], offLoop = false): Promise<NetlinkOutcome[]> {
     if (this.#closed) return Promise.resolve(requests.map(() => ({ ok: false as const, error: this.#closed as Stable6Error })));
     const promises: Promise<NetlinkOutcome>[] = [];
     const messages: NetlinkMessage[] = requests.map((request) => {
@@ -136,12 +142,35 @@ export class NetlinkClient {
       );
       return { header: { type: request.type, flags: request.flags | NLM_F_REQUEST | (isDump ? 0 : NLM_F_ACK), seq, pid: 0 }, body: request.body };
     });
-    try {
-      this.#transport.send(encodeNetlinkMessages(messages));
-    } catch (error) {
-      for (const m of messages) this.#pending.delete(m.header.seq);
+    const fail = (error: unknown): void => {
       const e = error instanceof Stable6Error ? error : new Stable6Error('ERR_NETLINK_SOCKET', String(error), { cause: error });
-      return Promise.resolve(requests.map(() => ({ ok: false as const, error: e })));
+      for (const m of messages) {
+        const pending = this.#pending.get(m.header.seq);
+        this.#pending.delete(m.header.seq);
+        pending?.resolve({ ok: false, error: e });
+      }
+    };
+    let datagram: Uint8Array;
+    try {
+      datagram = encodeNetlinkMessages(messages);
+    } catch (error) {
+      fail(error);
+      return Promise.all(promises);
+    }
+    const transport = this.#transport;
+    if (this.#sending === undefined && !(offLoop && transport.sendAsync)) {
+      try {
+        transport.send(datagram);
+      } catch (error) {
+        fail(error);
+      }
+    } else {
+      const send = (): Promise<void> | void => (offLoop && transport.sendAsync ? transport.sendAsync(datagram) : transport.send(datagram));
+      const sent = (this.#sending ?? Promise.resolve()).then(send).catch(fail);
+      this.#sending = sent;
+      void sent.then(() => {
+        if (this.#sending === sent) this.#sending = undefined;
+      });
     }
     return Promise.all(promises);
   }

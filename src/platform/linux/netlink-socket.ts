@@ -107,7 +107,7 @@ export class KernelNetlinkSocket implements NetlinkTransport {
       // libuv stopped the handle on POLLERR; reading returns (and clears) the socket error.
       const n = c.recv(this.#fd, this.#buffer, this.#buffer.length, MSG_DONTWAIT);
       const errno = n < 0 ? c.errno() : 0;
-      if (n >= 0) this.#handler.datagram(Uint8Array.from(this.#buffer.subarray(0, n)));
+      if (n >= 0) this.#handler.datagram(this.#buffer.subarray(0, n));
       else if (errno === ENOBUFS) this.#handler.overrun();
       else if (errno !== EAGAIN && errno !== EINTR) return this.#fail(socketError('recv', errno));
       if (!this.#closed) this.#startPoll();
@@ -125,7 +125,8 @@ export class KernelNetlinkSocket implements NetlinkTransport {
         }
         return this.#fail(socketError('recv', errno));
       }
-      this.#handler.datagram(Uint8Array.from(this.#buffer.subarray(0, n)));
+      // No copy: the handler decodes at once, and the decoder copies what it keeps.
+      this.#handler.datagram(this.#buffer.subarray(0, n));
     }
   }
 
@@ -149,6 +150,17 @@ export class KernelNetlinkSocket implements NetlinkTransport {
       if (errno === EINTR) continue;
       throw socketError('send', errno);
     }
+  }
+
+  async sendAsync(datagram: Uint8Array): Promise<void> {
+    if (this.#closed) throw new Stable6Error('ERR_NETLINK_CLOSED', 'netlink socket is closed');
+    // The kernel processes the whole batch inside send(): on a pool thread, the loop keeps running.
+    // The datagram stays referenced by this frame until the call returns.
+    const n = await libc().sendAsync(this.#fd, datagram, datagram.length, 0);
+    if (n === datagram.length) return;
+    // errno does not cross threads: a netlink send that failed processed nothing, so sending
+    // again on this thread is safe and tells the errno if it fails again.
+    this.send(datagram);
   }
 
   close(): void {

@@ -8,7 +8,7 @@
 import type { Stable6Error } from '../../errors.js';
 
 export interface NetlinkTransportHandler {
-  /** One received datagram: one or more netlink messages. */
+  /** One received datagram: one or more netlink messages. Valid only during the call (the buffer is reused). */
   datagram(bytes: Uint8Array): void;
   /** The kernel dropped messages for this socket (ENOBUFS); the socket keeps working. */
   overrun(): void;
@@ -26,6 +26,11 @@ export interface NetlinkTransportOptions {
 export interface NetlinkTransport {
   /** Sends one datagram (several requests at once are fine). Throws ERR_NETLINK_SOCKET. */
   send(datagram: Uint8Array): void;
+  /**
+   * The same, with the kernel's work done off the event loop (a big batch of address
+   * changes can take the kernel tens of milliseconds). Optional: without it, `send` is used.
+   */
+  sendAsync?(datagram: Uint8Array): Promise<void>;
   close(): void;
 }
 
