@@ -18,9 +18,12 @@ export async function openPlatform(options: OpenPlatformOptions = {}): Promise<P
   switch (os) {
     case 'linux':
       return createLinuxPlatform(options.linux);
-    // ---- win32: filled in by the Windows backend (src/platform/windows/index.js) ----
-    // case 'win32': { const { createWindowsPlatform } = await import('./windows/index.js'); return createWindowsPlatform(); }
+    case 'win32': {
+      // Loaded on demand: importing it loads no DLL; the bindings load on first use.
+      const { createWindowsPlatform } = await import('./windows/index.js');
+      return createWindowsPlatform();
+    }
     default:
-      throw new Stable6Error('ERR_PLATFORM_UNSUPPORTED', `stable6 has no platform backend for ${os} (supported: linux)`, { details: { os } });
+      throw new Stable6Error('ERR_PLATFORM_UNSUPPORTED', `stable6 has no platform backend for ${os} (supported: linux, win32)`, { details: { os } });
   }
 }
