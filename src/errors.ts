@@ -33,6 +33,9 @@ export const ERROR_CODES = {
   // ICMPv6 Neighbor Discovery codec
   ERR_NDP_DECODE: 'bytes are not a well-formed Router Advertisement',
   ERR_NDP_ENCODE: 'a Router Advertisement field is out of range',
+  // lab
+  ERR_LAB_PREREQUISITE: 'the lab cannot run here: it needs Linux, root (namespaces) and the ip command',
+  ERR_LAB_STEP: 'a step of the lab did not happen as it should (the step and the reason named)',
   // command line
   ERR_CLI_USAGE: 'the command line is not valid for the command',
   // engine (src/engine) and the fake platform (src/platform/fake)

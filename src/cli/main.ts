@@ -13,8 +13,9 @@ import { leaseCommand } from './commands/lease.js';
 import { statusCommand } from './commands/status.js';
 import { migrateCommand } from './commands/migrate.js';
 import { daemonCommand } from './commands/daemon.js';
+import { labCommand } from './commands/lab.js';
 
-export const COMMANDS: readonly Command[] = [genCommand, secretCommand, daemonCommand, statusCommand, leaseCommand, migrateCommand];
+export const COMMANDS: readonly Command[] = [labCommand, genCommand, secretCommand, daemonCommand, statusCommand, leaseCommand, migrateCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { requirePrivileged } from '../helpers/netns.js';
+
+const execFileAsync = promisify(execFile);
+const CLI = path.resolve('dist/src/cli/main.js');
+const STEPS = ['network', 'router', 'daemon', 'address', 'lease', 'connect', 'heal', 'renumber', 'retired', 'cleanup'];
+
+interface Step {
+  step: string;
+  text: string;
+  [key: string]: unknown;
+}
+
+async function runLab(router: string): Promise<{ steps: Step[]; pid: number | undefined }> {
+  const child = execFile(process.execPath, [CLI, 'lab', '--json', '--router', router], { timeout: 120_000 });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0, `lab exited ${code}: ${err}`);
+  return { steps: out.trim().split('\n').map((l) => JSON.parse(l) as Step), pid: child.pid };
+}
+
+function assertNothingLeft(pid: number | undefined): void {
+  const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  assert.ok(!namespaces.includes(`-${pid}-`), `no lab namespace left: ${namespaces}`);
+  const left = readdirSync(tmpdir()).filter((f) => f.startsWith('stable6-lab-'));
+  const processes = execFileSync('sh', ['-c', 'pgrep -af "stable6-lab-|ra-sender-main|lab-app.js" | grep -v pgrep || true'], { encoding: 'utf8' });
+  assert.equal(processes.trim(), '', 'no lab process left');
+  assert.deepEqual(left, [], 'no lab folder left');
+}
+
+for (const router of ['radvd', 'builtin']) {
+  test(`the lab (${router} router) shows every step and leaves nothing behind`, { timeout: 150_000 }, async (t) => {
+    if (!requirePrivileged(t, router === 'radvd' ? ['radvd', 'setpriv'] : ['setpriv'])) return;
+    const { steps, pid } = await runLab(router);
+    assert.deepEqual(steps.map((s) => s.step), STEPS);
+    const byName = new Map(steps.map((s) => [s.step, s]));
+    assert.equal(byName.get('router')?.router, router);
+    const first = byName.get('address')?.address as string;
+    assert.match(first, /^2001:db8:1:2:/);
+    assert.equal(byName.get('heal')?.address, first, 'the healed address is the same stable address');
+    assert.equal(byName.get('renumber')?.old, first);
+    assert.match(byName.get('renumber')?.address as string, /^2001:db8:1:3:/);
+    assert.equal(byName.get('lease')?.uid, 65534, 'the application ran unprivileged');
+    assert.match(byName.get('connect')?.reply as string, /^hello from lab-web \(uid 65534\) at 2001:db8:1:2:/);
+    assertNothingLeft(pid);
+  });
+}
+
+test('without root the lab says what is missing and how to run it, and changes nothing', async (t) => {
+  if (!requirePrivileged(t, ['setpriv'])) return;
+  const before = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  await assert.rejects(
+    execFileAsync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, CLI, 'lab']),
+    (e: { code: number; stderr: string; stdout: string }) => e.code === 2 && /^stable6: ERR_LAB_PREREQUISITE: .*root.*sudo/.test(e.stderr) && e.stdout === '',
+  );
+  assert.equal(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }), before);
+});
