@@ -177,7 +177,10 @@ export class EngineDriver {
     } else {
       engineEvent = event;
     }
-    const result = this.#engine.step(this.#state, engineEvent, this.#clock.now(), this.#random());
+    // The driver owns its state and never looks at an old one: the engine may update it in place.
+    // A config is stepped on a copy, so a refused one leaves everything as it was.
+    const reuseState = engineEvent.type !== 'config';
+    const result = this.#engine.step(this.#state, engineEvent, this.#clock.now(), this.#random(), { reuseState });
     this.#state = result.state;
     await this.#applyAll(result.commands);
     this.#arm(result.wakeAt);

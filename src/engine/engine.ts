@@ -33,6 +33,7 @@ import {
   DEFAULT_MAX_PREFIXES,
   MAX_TIMER_MS,
   silentLogger,
+  type AddressPhase,
   type AddressState,
   type EngineCommand,
   type EngineConfig,
@@ -61,11 +62,23 @@ export interface EngineOptions {
   logger?: EngineLogger;
 }
 
+export interface StepOptions {
+  /**
+   * Let the step change `state` in place instead of copying it first: for a caller that owns
+   * the state and never looks at the old one again (the driver). The result is the same.
+   */
+  reuseState?: boolean;
+}
+
 interface Ctx {
   s: EngineState;
   now: number;
   random: number;
   commands: EngineCommand[];
+  /** The event may have added prefixes or leases: make their address entries (all, or one lease's). */
+  ensure: boolean | { ifname: string; label: string };
+  /** Leases whose addresses were made this step. */
+  newLeaseLabels: Set<string>;
 }
 
 const addressKey = (ifname: string, prefix: string, label: string): string => `${ifname}|${prefix}|${label}`;
@@ -79,6 +92,16 @@ function remainingSec(untilMs: number | null, now: number): number {
 
 function untilMs(now: number, sec: number): number | null {
   return sec === INFINITE_LIFETIME ? null : now + sec * 1000;
+}
+
+/** A copy for the persist-state command (flat records: cheaper than structuredClone). */
+function copyPersisted(p: PersistedState): PersistedState {
+  return {
+    version: p.version,
+    counters: p.counters.map((c) => ({ ...c })),
+    leases: p.leases.map((l) => ({ ...l })),
+    savedSettings: p.savedSettings.map((x) => ({ ...x })),
+  };
 }
 
 function hex(bytes: Uint8Array | undefined): string | undefined {
@@ -128,6 +151,8 @@ export class Engine {
       links: {},
       prefixes: {},
       addresses: {},
+      addressIndex: {},
+      waiting: {},
       leases: {},
       gateways: {},
       foreign: {},
@@ -162,19 +187,49 @@ export class Engine {
    * `random` is a fraction in [0, 1) from the caller's random source, used only for the
    * RFC 7217 §6 retry delay.
    */
-  step(state: EngineState, event: EngineEvent, now: number, random = 0): StepResult {
+  step(state: EngineState, event: EngineEvent, now: number, random = 0, options: StepOptions = {}): StepResult {
     if (!Number.isFinite(now)) throw new RangeError('now must be a finite number of milliseconds');
-    const ctx: Ctx = { s: structuredClone(state), now, random: Math.min(Math.max(random, 0), 1), commands: [] };
-    const { s } = ctx;
+    const s = options.reuseState ? state : structuredClone(state);
+    const ensure =
+      event.type === 'lease-request' ? { ifname: event.ifname, label: event.label } : event.type === 'config' || event.type === 'snapshot' || event.type === 'prefix-received';
+    const ctx: Ctx = { s, now, random: Math.min(Math.max(random, 0), 1), commands: [], ensure, newLeaseLabels: new Set() };
     if (s.stopped) return { state: s, commands: [], wakeAt: undefined };
-    const persistedBefore = JSON.stringify(s.persisted);
-    const visibleBefore = this.#visible(s);
+    this.#dirty = false;
+    this.#touched = new Map();
+    this.#current = s;
     this.#apply(ctx, event);
     if (!s.stopped) this.#reconcile(ctx);
-    this.#reportAddressChanges(ctx, visibleBefore);
-    if (JSON.stringify(s.persisted) !== persistedBefore) ctx.commands.push({ type: 'persist-state', state: structuredClone(s.persisted) });
+    this.#reportAddressChanges(ctx);
+    if (this.#dirty) ctx.commands.push({ type: 'persist-state', state: copyPersisted(s.persisted) });
     return { state: s, commands: ctx.commands, wakeAt: s.stopped ? undefined : this.#wakeAt(s, now) };
   }
+
+  /** Per step: whether the persisted part changed, and each touched address's visible state before. */
+  #dirty = false;
+  #touched = new Map<AddressState, string | undefined>();
+
+  #visibleOf(a: AddressState): string {
+    return `${statusOfPhase(a.phase)} ${a.address ?? ''}`;
+  }
+
+  #touch(a: AddressState, isNew = false): void {
+    if (!this.#touched.has(a)) this.#touched.set(a, isNew ? undefined : this.#visibleOf(a));
+  }
+
+  #move(a: AddressState, to: AddressPhase | 'removed', reason: string, retryAtMs: number | null = null): void {
+    this.#touch(a);
+    addressTransition(this.#log, a, to, reason, retryAtMs);
+    this.#syncWaiting(this.#current!, a);
+  }
+
+  /** Keeps `state.waiting` (the addresses reconcile may have to add) in step with the phase. */
+  #syncWaiting(s: EngineState, a: AddressState): void {
+    const key = addressKey(a.ifname, a.prefix, a.label);
+    if ((a.phase === 'pending' || a.phase === 'delayed') && s.addresses[key] === a) s.waiting[key] = true;
+    else delete s.waiting[key];
+  }
+
+  #current: EngineState | undefined;
 
   // ---- Events ---------------------------------------------------------------------------------
 
@@ -231,7 +286,10 @@ export class Engine {
       case 'interface-settings-saved': {
         const saved = ctx.s.persisted.savedSettings;
         // The first values seen are the administrator's: after a crash the OS shows ours.
-        if (!saved.some((x) => x.ifname === event.ifname)) saved.push({ ifname: event.ifname, ...event.previous });
+        if (!saved.some((x) => x.ifname === event.ifname)) {
+          saved.push({ ifname: event.ifname, ...event.previous });
+          this.#dirty = true;
+        }
         return;
       }
       case 'shutdown':
@@ -247,44 +305,15 @@ export class Engine {
   #applyConfig(ctx: Ctx, config: EngineConfig): void {
     const { s, now } = ctx;
     this.#validateConfig(config);
+    // Resolve everything that can fail before changing anything: a refused config changes nothing.
+    const wantedByIface = new Map<string, Map<string, PrefixState>>();
+    for (const iface of config.interfaces) wantedByIface.set(iface.name, this.#staticPrefixes(iface, now));
     const oldNames = new Set((s.config?.interfaces ?? []).map((i) => i.name));
     s.config = structuredClone(config);
     const newNames = new Set(config.interfaces.map((i) => i.name));
     for (const name of oldNames) if (!newNames.has(name)) this.#unmanage(ctx, name);
     for (const iface of config.interfaces) {
-      // Static prefixes: resolve the /64 (a routed prefix shorter than /64 needs the secret for "auto").
-      const wanted = new Map<string, PrefixState>();
-      for (const [i, sp] of (iface.staticPrefixes ?? []).entries()) {
-        const where = `interface ${iface.name} static prefix ${i}`;
-        let routed: Ipv6Prefix;
-        let resolved: { prefix: Ipv6Prefix; subnetId: bigint };
-        try {
-          routed = Ipv6Prefix.parse(sp.prefix);
-          resolved = resolveSubnet64(this.#secret, routed, iface.netIface ?? iface.name, parseSubnet(sp.subnet, where));
-        } catch (cause) {
-          throw new Stable6Error('ERR_ENGINE_CONFIG', `${where}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-        }
-        const validSec = sp.validLifetimeSec ?? INFINITE_LIFETIME;
-        const preferredSec = Math.min(sp.preferredLifetimeSec ?? validSec, validSec);
-        const text = resolved.prefix.toString();
-        const p: PrefixState = {
-          ifname: iface.name,
-          prefix: text,
-          source: 'static',
-          phase: preferredSec > 0 ? 'preferred' : 'deprecated',
-          validUntilMs: untilMs(now, validSec),
-          preferredUntilMs: untilMs(now, preferredSec),
-          lastSeenMs: now,
-          refreshAtMs: validSec === INFINITE_LIFETIME ? null : now + Math.floor((validSec * 1000) / 2),
-          staticValidSec: validSec,
-          staticPreferredSec: preferredSec,
-        };
-        if (routed.length < 64) {
-          p.routedPrefix = routed.toString();
-          p.subnetId = resolved.subnetId.toString();
-        }
-        wanted.set(text, p);
-      }
+      const wanted = wantedByIface.get(iface.name)!;
       for (const p of Object.values(s.prefixes)) {
         if (p.ifname === iface.name && p.source === 'static' && !wanted.has(p.prefix)) {
           this.#retirePrefix(ctx, p, 'removed from the configuration', true);
@@ -316,6 +345,43 @@ export class Engine {
       }
       s.foreign[iface.name] ??= [];
     }
+  }
+
+  /** The configured static prefixes of an interface, each resolved to its /64 (a routed prefix shorter than /64 needs the secret for "auto"). */
+  #staticPrefixes(iface: InterfaceConfig, now: number): Map<string, PrefixState> {
+    const wanted = new Map<string, PrefixState>();
+    for (const [i, sp] of (iface.staticPrefixes ?? []).entries()) {
+      const where = `interface ${iface.name} static prefix ${i}`;
+      let routed: Ipv6Prefix;
+      let resolved: { prefix: Ipv6Prefix; subnetId: bigint };
+      try {
+        routed = Ipv6Prefix.parse(sp.prefix);
+        resolved = resolveSubnet64(this.#secret, routed, iface.netIface ?? iface.name, parseSubnet(sp.subnet, where));
+      } catch (cause) {
+        throw new Stable6Error('ERR_ENGINE_CONFIG', `${where}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      }
+      const validSec = sp.validLifetimeSec ?? INFINITE_LIFETIME;
+      const preferredSec = Math.min(sp.preferredLifetimeSec ?? validSec, validSec);
+      const text = resolved.prefix.toString();
+      const p: PrefixState = {
+        ifname: iface.name,
+        prefix: text,
+        source: 'static',
+        phase: preferredSec > 0 ? 'preferred' : 'deprecated',
+        validUntilMs: untilMs(now, validSec),
+        preferredUntilMs: untilMs(now, preferredSec),
+        lastSeenMs: now,
+        refreshAtMs: validSec === INFINITE_LIFETIME ? null : now + Math.floor((validSec * 1000) / 2),
+        staticValidSec: validSec,
+        staticPreferredSec: preferredSec,
+      };
+      if (routed.length < 64) {
+        p.routedPrefix = routed.toString();
+        p.subnetId = resolved.subnetId.toString();
+      }
+      wanted.set(text, p);
+    }
+    return wanted;
   }
 
   #validateConfig(config: EngineConfig): void {
@@ -361,7 +427,7 @@ export class Engine {
   #unmanage(ctx: Ctx, name: string): void {
     const { s } = ctx;
     this.#restoreSettings(ctx, name);
-    for (const [key, a] of Object.entries(s.addresses)) if (a.ifname === name) delete s.addresses[key];
+    for (const [key, a] of Object.entries(s.addresses)) if (a.ifname === name) this.#deleteEntry(s, key);
     for (const [key, p] of Object.entries(s.prefixes)) if (p.ifname === name) delete s.prefixes[key];
     for (const [key, l] of Object.entries(s.leases)) {
       if (l.ifname !== name) continue;
@@ -369,6 +435,7 @@ export class Engine {
       ctx.commands.push({ type: 'report', report: { kind: 'lease-released', ifname: name, label: l.label, uid: l.uid } });
     }
     s.persisted.leases = s.persisted.leases.filter((l) => l.ifname !== name);
+    this.#dirty = true;
     delete s.gateways[name];
     delete s.foreign[name];
     this.#log.log('info', `interface ${name}: managed -> unmanaged: removed from the configuration`, { ifname: name });
@@ -386,6 +453,7 @@ export class Engine {
       settings: { autoconf: saved.autoconf, acceptRa: saved.acceptRa },
     });
     s.persisted.savedSettings = s.persisted.savedSettings.filter((x) => x.ifname !== name);
+    this.#dirty = true;
     link.configured = false;
   }
 
@@ -443,7 +511,7 @@ export class Engine {
       if (a.ifname !== name) continue;
       a.present = false;
       a.usable = false;
-      if (a.phase === 'tentative' || a.phase === 'preferred' || a.phase === 'deprecated') addressTransition(this.#log, a, 'pending', reason);
+      if (a.phase === 'tentative' || a.phase === 'preferred' || a.phase === 'deprecated') this.#move(a, 'pending', reason);
     }
     const gw = s.gateways[name];
     if (gw) gw.present = false;
@@ -451,9 +519,23 @@ export class Engine {
   }
 
   #findAddress(s: EngineState, ifname: string, text: string): AddressState | undefined {
-    for (const a of Object.values(s.addresses)) if (a.ifname === ifname && a.address === text) return a;
-    return undefined;
+    const key = s.addressIndex[`${ifname}|${text}`];
+    return key === undefined ? undefined : s.addresses[key];
   }
+
+  #setAddressText(s: EngineState, a: AddressState, text: string | null): void {
+    if (a.address !== null) delete s.addressIndex[`${a.ifname}|${a.address}`];
+    a.address = text;
+    if (text !== null) s.addressIndex[`${a.ifname}|${text}`] = addressKey(a.ifname, a.prefix, a.label);
+  }
+
+  #deleteEntry(s: EngineState, key: string): void {
+    const a = s.addresses[key];
+    if (a?.address != null) delete s.addressIndex[`${a.ifname}|${a.address}`];
+    delete s.addresses[key];
+    delete s.waiting[key];
+  }
+
 
   #setForeign(s: EngineState, ifname: string, text: string, present: boolean): void {
     const list = (s.foreign[ifname] ??= []);
@@ -496,13 +578,13 @@ export class Engine {
     }
     if (info.flags.tentative) {
       a.usable = info.flags.optimistic;
-      addressTransition(this.#log, a, 'tentative', info.flags.optimistic ? 'optimistic, DAD running' : 'DAD running');
+      this.#move(a, 'tentative', info.flags.optimistic ? 'optimistic, DAD running' : 'DAD running');
       return;
     }
     a.usable = true;
     const prefix = ctx.s.prefixes[prefixKey(a.ifname, a.prefix)];
     const deprecated = info.flags.deprecated || prefix?.phase === 'deprecated';
-    addressTransition(this.#log, a, deprecated ? 'deprecated' : 'preferred', a.phase === 'tentative' ? 'DAD passed' : 'reported by the OS');
+    this.#move(a, deprecated ? 'deprecated' : 'preferred', a.phase === 'tentative' ? 'DAD passed' : 'reported by the OS');
   }
 
   #addressRemoved(ctx: Ctx, info: AddressInfo): void {
@@ -529,12 +611,12 @@ export class Engine {
     const prefix = s.prefixes[prefixKey(entry.ifname, entry.prefix)];
     const left = prefix?.validUntilMs === null ? Infinity : (prefix?.validUntilMs ?? now) - now;
     if (left < EXPIRY_SLACK_MS) {
-      addressTransition(this.#log, entry, 'pending', 'its valid lifetime ended');
+      this.#move(entry, 'pending', 'its valid lifetime ended');
       return;
     }
     // Deleted by hand, flushed by link down, dropped by a stack reset: reconcile puts it back.
     s.stats.repairs++;
-    addressTransition(this.#log, entry, 'pending', 'removed from the OS, to be put back');
+    this.#move(entry, 'pending', 'removed from the OS, to be put back');
   }
 
   /** RFC 7217 §6: a duplicate means the next counter after a random delay, at most IDGEN_RETRIES times. */
@@ -546,15 +628,16 @@ export class Engine {
       // Linux keeps a permanent duplicate as "dadfailed tentative": it is ours, take it away.
       ctx.commands.push({ type: 'delete-address', ifindex: link.ifindex, ifname: a.ifname, address: a.address, prefixLength: 64 });
     }
+    this.#touch(a);
     a.present = false;
     a.usable = false;
     const limit = Math.min(MAX_DAD_COUNTER, a.firstCounter + this.#retries(s));
     if (a.dadCounter < limit) {
       a.dadCounter++;
-      a.address = null;
+      this.#setAddressText(s, a, null);
       this.#setCounter(s, a);
       const delay = Math.floor(ctx.random * this.#idgenDelay(s));
-      addressTransition(this.#log, a, 'delayed', `${reason}; counter ${a.dadCounter} in ${delay} ms`, now + delay);
+      this.#move(a, 'delayed', `${reason}; counter ${a.dadCounter} in ${delay} ms`, now + delay);
       return;
     }
     this.#fail(ctx, a, 'ERR_DAD_EXHAUSTED', `${reason}; no DAD retries left (IDGEN_RETRIES ${this.#retries(s)})`);
@@ -562,7 +645,7 @@ export class Engine {
 
   #fail(ctx: Ctx, a: AddressState, code: string, message: string): void {
     ctx.s.stats.addressesFailed++;
-    addressTransition(this.#log, a, 'failed', message);
+    this.#move(a, 'failed', message);
     ctx.commands.push({
       type: 'report',
       report: { kind: 'address-failed', ifname: a.ifname, label: a.label, prefix: a.prefix, dadCounter: a.dadCounter, code, message },
@@ -624,8 +707,8 @@ export class Engine {
   #refreshPrefixAddresses(ctx: Ctx, p: PrefixState): void {
     for (const a of Object.values(ctx.s.addresses)) {
       if (a.ifname !== p.ifname || a.prefix !== p.prefix) continue;
-      if (a.phase === 'preferred' && p.phase === 'deprecated') addressTransition(this.#log, a, 'deprecated', 'the prefix is deprecated');
-      else if (a.phase === 'deprecated' && p.phase === 'preferred' && !this.#leaseDeprecated(ctx.s, a)) addressTransition(this.#log, a, 'preferred', 'the prefix is preferred again');
+      if (a.phase === 'preferred' && p.phase === 'deprecated') this.#move(a, 'deprecated', 'the prefix is deprecated');
+      else if (a.phase === 'deprecated' && p.phase === 'preferred' && !this.#leaseDeprecated(ctx.s, a)) this.#move(a, 'preferred', 'the prefix is preferred again');
       if (a.present && a.address !== null && (a.phase === 'tentative' || a.phase === 'preferred' || a.phase === 'deprecated')) {
         const command = this.#addCommand(ctx, a, p);
         if (command) ctx.commands.push(command);
@@ -643,8 +726,8 @@ export class Engine {
       if (deleteAddresses && a.present && a.address !== null && link) {
         ctx.commands.push({ type: 'delete-address', ifindex: link.ifindex, ifname: a.ifname, address: a.address, prefixLength: 64 });
       }
-      addressTransition(this.#log, a, 'removed', `prefix ${p.prefix}: ${reason}`);
-      delete s.addresses[key];
+      this.#move(a, 'removed', `prefix ${p.prefix}: ${reason}`);
+      this.#deleteEntry(s, key);
     }
     prefixTransition(this.#log, p, 'removed', reason);
     delete s.prefixes[prefixKey(p.ifname, p.prefix)];
@@ -705,7 +788,7 @@ export class Engine {
         a.usable = false;
         if (a.phase === 'tentative' || a.phase === 'preferred' || a.phase === 'deprecated') {
           s.stats.repairs++;
-          addressTransition(this.#log, a, 'pending', 'missing from the OS after a resync, to be put back');
+          this.#move(a, 'pending', 'missing from the OS after a resync, to be put back');
         }
       }
     }
@@ -799,6 +882,8 @@ export class Engine {
           commandFailures: 0,
         };
         s.addresses[aKey] = a;
+        s.addressIndex[`${name}|${text}`] = aKey;
+        this.#touch(a, true);
         this.#setCounter(s, a);
         this.#log.log('info', `address ${describeAddress(a)}: none -> adopted: found in the OS at start`, { ifname: name });
         a.phase = info.flags.tentative || info.flags.dadFailed ? 'tentative' : 'pending';
@@ -808,6 +893,7 @@ export class Engine {
         } else {
           this.#observeOwned(ctx, a, info);
         }
+        this.#syncWaiting(s, a);
       }
     }
   }
@@ -906,8 +992,8 @@ export class Engine {
       if (a.present && a.address !== null && link) {
         ctx.commands.push({ type: 'delete-address', ifindex: link.ifindex, ifname, address: a.address, prefixLength: 64 });
       }
-      addressTransition(this.#log, a, 'removed', `lease ${reason}`);
-      delete s.addresses[aKey];
+      this.#move(a, 'removed', `lease ${reason}`);
+      this.#deleteEntry(s, aKey);
     }
     leaseTransition(this.#log, lease, 'removed', reason);
     delete s.leases[key];
@@ -917,10 +1003,11 @@ export class Engine {
 
   #persistLeases(s: EngineState): void {
     s.persisted.leases = Object.values(s.leases).map((l) => ({ ifname: l.ifname, label: l.label, uid: l.uid, binding: l.binding }));
+    this.#dirty = true;
   }
 
-  #readyReport(s: EngineState, ifname: string, label: string, uid: number): EngineCommand {
-    const addresses = Object.values(s.addresses)
+  #readyReport(s: EngineState, ifname: string, label: string, uid: number, entries?: AddressState[]): EngineCommand {
+    const addresses = (entries ?? Object.values(s.addresses))
       .filter((a) => a.ifname === ifname && a.label === label && a.usable && a.address !== null)
       .map((a) => a.address!)
       .sort();
@@ -940,7 +1027,7 @@ export class Engine {
         a.usable = false;
         a.commandFailures++;
         const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.min(a.commandFailures - 1, 16));
-        addressTransition(this.#log, a, 'pending', `the OS refused it (${code ?? message}); again in ${backoff} ms`, now + backoff);
+        this.#move(a, 'pending', `the OS refused it (${code ?? message}); again in ${backoff} ms`, now + backoff);
         return;
       }
       case 'add-default-route': {
@@ -1006,7 +1093,7 @@ export class Engine {
       if (p.phase === 'preferred' && p.preferredUntilMs !== null && p.preferredUntilMs <= now) {
         prefixTransition(this.#log, p, 'deprecated', 'its preferred lifetime ended');
         for (const a of Object.values(s.addresses)) {
-          if (a.ifname === p.ifname && a.prefix === p.prefix && a.phase === 'preferred') addressTransition(this.#log, a, 'deprecated', 'the prefix is deprecated');
+          if (a.ifname === p.ifname && a.prefix === p.prefix && a.phase === 'preferred') this.#move(a, 'deprecated', 'the prefix is deprecated');
         }
       }
     }
@@ -1028,10 +1115,43 @@ export class Engine {
     }
 
     // Every prefix gets one address per label: the interface's own (empty label) and each lease's.
+    // Only events that add prefixes or leases can make new ones.
+    if (ctx.ensure) this.#ensureEntries(ctx);
+    for (const key of Object.keys(s.waiting)) {
+      const a = s.addresses[key];
+      if (!a) {
+        delete s.waiting[key];
+        continue;
+      }
+      const due = a.retryAtMs === null || a.retryAtMs <= now;
+      if ((a.phase === 'pending' && !a.present && due) || (a.phase === 'delayed' && due)) this.#install(ctx, a);
+    }
+
+    for (const gw of Object.values(s.gateways)) {
+      const link = s.links[gw.ifname];
+      if (!link || !link.up || gw.present || (gw.retryAtMs !== null && gw.retryAtMs > now)) continue;
+      ctx.commands.push(this.#routeCommand('add-default-route', gw.ifname, link, gw.gateway, gw.metric));
+      gw.present = true;
+      gw.retryAtMs = null;
+    }
+
+    this.#answerLeases(ctx);
+  }
+
+  #ensureEntries(ctx: Ctx): void {
+    const { s } = ctx;
+    if (!s.config) return;
+    // A lease request only needs its own label's entries: keep that step O(prefixes).
+    const only = typeof ctx.ensure === 'object' ? ctx.ensure : undefined;
+    if (only && !s.leases[leaseKey(only.ifname, only.label)]) return;
     const labelsByIface = new Map<string, string[]>();
-    for (const iface of s.config.interfaces) labelsByIface.set(iface.name, ['']);
-    for (const l of Object.values(s.leases)) labelsByIface.get(l.ifname)?.push(l.label);
+    if (only) labelsByIface.set(only.ifname, [only.label]);
+    else {
+      for (const iface of s.config.interfaces) labelsByIface.set(iface.name, ['']);
+      for (const l of Object.values(s.leases)) labelsByIface.get(l.ifname)?.push(l.label);
+    }
     for (const p of Object.values(s.prefixes)) {
+      if (only && p.ifname !== only.ifname) continue;
       const config = this.#managedConfig(s, p.ifname);
       if (!config) continue;
       for (const label of labelsByIface.get(p.ifname) ?? []) {
@@ -1052,22 +1172,11 @@ export class Engine {
           retryAtMs: null,
           commandFailures: 0,
         };
+        this.#touch(s.addresses[key]!, true);
+        s.waiting[key] = true;
+        ctx.newLeaseLabels.add(leaseKey(p.ifname, label));
       }
     }
-    for (const a of Object.values(s.addresses)) {
-      const due = a.retryAtMs === null || a.retryAtMs <= now;
-      if ((a.phase === 'pending' && !a.present && due) || (a.phase === 'delayed' && due)) this.#install(ctx, a);
-    }
-
-    for (const gw of Object.values(s.gateways)) {
-      const link = s.links[gw.ifname];
-      if (!link || !link.up || gw.present || (gw.retryAtMs !== null && gw.retryAtMs > now)) continue;
-      ctx.commands.push(this.#routeCommand('add-default-route', gw.ifname, link, gw.gateway, gw.metric));
-      gw.present = true;
-      gw.retryAtMs = null;
-    }
-
-    this.#answerLeases(ctx);
   }
 
   /** Generates (if needed) and adds an address, with its prefix's remaining lifetimes. */
@@ -1078,7 +1187,7 @@ export class Engine {
     const config = this.#managedConfig(s, a.ifname);
     if (!prefix || !config) return;
     if (!link || !link.up) {
-      if (a.phase === 'delayed') addressTransition(this.#log, a, 'pending', 'waiting for the link');
+      if (a.phase === 'delayed') this.#move(a, 'pending', 'waiting for the link');
       return;
     }
     if (prefix.validUntilMs !== null && prefix.validUntilMs - now < MIN_INSTALL_MS) return;
@@ -1088,10 +1197,15 @@ export class Engine {
     }
     if (a.address === null) {
       const max = Math.min(MAX_DAD_COUNTER, a.firstCounter + this.#retries(s));
-      const taken = new Set<string>(s.foreign[a.ifname] ?? []);
-      for (const other of Object.values(s.addresses)) {
-        if (other !== a && other.ifname === a.ifname && other.prefix === a.prefix && other.address !== null) taken.add(other.address);
-      }
+      // Two labels never share an address, and an address someone else holds is never ours.
+      const foreign = new Set<string>(s.foreign[a.ifname] ?? []);
+      const taken = {
+        has: (text: string): boolean => {
+          if (foreign.has(text)) return true;
+          const other = this.#findAddress(s, a.ifname, text);
+          return other !== undefined && other !== a;
+        },
+      };
       const p64 = Ipv6Prefix.parse(a.prefix);
       let generated;
       try {
@@ -1126,7 +1240,8 @@ export class Engine {
         this.#fail(ctx, a, 'ERR_GEN_EXHAUSTED', `algorithm ${a.algorithm} returned an unusable address ${text}`);
         return;
       }
-      a.address = text;
+      this.#touch(a);
+      this.#setAddressText(s, a, text);
       a.dadCounter = generated.dadCounter;
       this.#setCounter(s, a);
     }
@@ -1135,7 +1250,7 @@ export class Engine {
     ctx.commands.push(command);
     a.present = true;
     a.usable = false;
-    addressTransition(this.#log, a, 'tentative', a.commandFailures > 0 ? 'added again after a failure' : 'added, DAD running');
+    this.#move(a, 'tentative', a.commandFailures > 0 ? 'added again after a failure' : 'added, DAD running');
   }
 
   #addCommand(ctx: Ctx, a: AddressState, p: PrefixState): EngineCommand | undefined {
@@ -1167,14 +1282,22 @@ export class Engine {
 
   #answerLeases(ctx: Ctx): void {
     const { s } = ctx;
-    for (const lease of Object.values(s.leases)) {
-      if (lease.phase === 'ready') continue;
-      const entries = Object.values(s.addresses).filter((a) => a.ifname === lease.ifname && a.label === lease.label);
+    // Only a lease whose addresses changed this step (or was just made) can have a new answer.
+    const keys = new Set(ctx.newLeaseLabels);
+    for (const a of this.#touched.keys()) if (a.label !== '') keys.add(leaseKey(a.ifname, a.label));
+    for (const key of keys) {
+      const lease = s.leases[key];
+      if (!lease || lease.phase === 'ready') continue;
+      const entries: AddressState[] = [];
+      for (const p of Object.values(s.prefixes)) {
+        const a = p.ifname === lease.ifname ? s.addresses[addressKey(p.ifname, p.prefix, lease.label)] : undefined;
+        if (a) entries.push(a);
+      }
       if (entries.length === 0) continue; // no prefix yet: the lease waits
       if (entries.some((a) => !a.usable && a.phase !== 'failed')) continue; // DAD still running somewhere
       if (entries.some((a) => a.usable)) {
         leaseTransition(this.#log, lease, 'ready', 'DAD finished');
-        ctx.commands.push(this.#readyReport(s, lease.ifname, lease.label, lease.uid));
+        ctx.commands.push(this.#readyReport(s, lease.ifname, lease.label, lease.uid, entries));
       } else if (lease.phase === 'pending') {
         leaseTransition(this.#log, lease, 'failed', 'every address failed DAD');
         ctx.commands.push({
@@ -1222,6 +1345,8 @@ export class Engine {
       (c) => c.algorithm === a.algorithm && c.prefix === a.prefix && c.netIface === netIface && c.networkId === networkId && c.label === a.label,
     );
     if (at >= 0 && list[at]!.dadCounter === a.dadCounter) return;
+    if (at < 0 && a.dadCounter === 0) return;
+    this.#dirty = true;
     if (at >= 0) list.splice(at, 1);
     if (a.dadCounter === 0) return;
     list.push({ algorithm: a.algorithm, prefix: a.prefix, netIface, networkId, label: a.label, dadCounter: a.dadCounter });
@@ -1239,23 +1364,18 @@ export class Engine {
       if (p.phase === 'preferred') consider(p.preferredUntilMs);
       consider(p.refreshAtMs);
     }
-    for (const a of Object.values(s.addresses)) if (a.phase === 'pending' || a.phase === 'delayed') consider(a.retryAtMs);
+    for (const key of Object.keys(s.waiting)) consider(s.addresses[key]?.retryAtMs ?? null);
     for (const gw of Object.values(s.gateways)) if (!gw.present) consider(gw.retryAtMs);
     if (best === Infinity) return undefined;
     // Node timers overflow past 2^31-1 ms: wake up then, find nothing due, and look again.
     return Math.min(best, now + MAX_TIMER_MS);
   }
 
-  #visible(s: EngineState): Map<string, string> {
-    const map = new Map<string, string>();
-    for (const [key, a] of Object.entries(s.addresses)) map.set(key, `${statusOfPhase(a.phase)} ${a.address ?? ''}`);
-    return map;
-  }
-
   /** One `address-state` report per address whose visible state changed (for the API's event stream). */
-  #reportAddressChanges(ctx: Ctx, before: Map<string, string>): void {
-    for (const [key, a] of Object.entries(ctx.s.addresses)) {
-      if (before.get(key) === `${statusOfPhase(a.phase)} ${a.address ?? ''}`) continue;
+  #reportAddressChanges(ctx: Ctx): void {
+    for (const [a, before] of this.#touched) {
+      const removed = ctx.s.addresses[addressKey(a.ifname, a.prefix, a.label)] !== a;
+      if (removed || before === this.#visibleOf(a)) continue;
       ctx.commands.push({
         type: 'report',
         report: { kind: 'address-state', ifname: a.ifname, label: a.label, prefix: a.prefix, address: a.address, state: statusOfPhase(a.phase) },

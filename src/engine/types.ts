@@ -218,6 +218,10 @@ export interface EngineState {
   prefixes: Record<string, PrefixState>;
   /** Key `ifname|prefix|label`. */
   addresses: Record<string, AddressState>;
+  /** `ifname|address` to the key in `addresses`, for the addresses that have one. */
+  addressIndex: Record<string, string>;
+  /** Keys of the addresses waiting to be added (pending or delayed). */
+  waiting: Record<string, true>;
   /** Key `ifname|label`. */
   leases: Record<string, LeaseState>;
   /** Key ifname. */
