@@ -214,6 +214,10 @@ export class LeaseLab {
       host = await Netns.create();
       router = await Netns.create();
       await linkVeth(host, IFACE, router, 'r0');
+      // Before radvd speaks: otherwise the kernel's own SLAAC adds an EUI-64 address in the
+      // moment before the daemon turns it off (and again whenever the daemon is stopped, as it
+      // restores the setting it found).
+      await host.sysctl(`net.ipv6.conf.${IFACE}.autoconf`, 0);
       if (options.optimistic) await host.sysctl(`net.ipv6.conf.${IFACE}.optimistic_dad`, 1);
       await router.ip('addr', 'add', `${ROUTER_ADDRESS}/64`, 'dev', 'r0', 'nodad');
       await router.startRadvd(
@@ -294,7 +298,8 @@ export class LeaseLab {
   /** What the kernel holds on host0, global scope. */
   async kernelAddresses(): Promise<KernelAddress[]> {
     const links = await this.host.ipJson<{ addr_info?: KernelAddress[] }[]>('-6', 'addr', 'show', 'dev', IFACE, 'scope', 'global');
-    return links.flatMap((l) => l.addr_info ?? []);
+    // iproute2 leaves an empty object where it filtered an address out (here the link-local one).
+    return links.flatMap((l) => l.addr_info ?? []).filter((a) => typeof a.local === 'string');
   }
 
   async kernelAddress(address: string): Promise<KernelAddress | undefined> {
