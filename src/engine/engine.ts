@@ -1038,11 +1038,11 @@ export class Engine {
         gw.retryAtMs = now + Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.min(gw.commandFailures - 1, 16));
         return;
       }
-      case 'set-interface-settings': {
-        const link = s.links[command.ifname];
-        if (link && link.ifindex === command.ifindex) link.configured = false;
+      case 'set-interface-settings':
+        // Not retried at once (a sysctl that cannot be written fails again); the next link
+        // re-creation tries again. The kernel's own SLAAC may add addresses meanwhile: say so loudly.
+        this.#log.log('error', `interface ${command.ifname}: could not turn the kernel's SLAAC off (${code ?? message}); its own addresses may appear`, { ifname: command.ifname });
         return;
-      }
       default:
         // A delete of something already gone, a lost Router Solicitation, a report: nothing to redo.
         return;

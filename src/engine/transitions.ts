@@ -17,7 +17,9 @@ import type { AddressPhase, AddressState, EngineLogger, LeasePhase, LeaseState, 
 type Moves<P extends string> = Record<P, readonly (P | 'removed')[]>;
 
 const ADDRESS_MOVES: Moves<AddressPhase> = {
-  pending: ['tentative', 'delayed', 'failed', 'removed'],
+  // pending -> preferred/deprecated: the OS reports it there after all (a resync, an add that
+  // reported an error but took effect).
+  pending: ['tentative', 'preferred', 'deprecated', 'delayed', 'failed', 'removed'],
   tentative: ['preferred', 'deprecated', 'pending', 'delayed', 'failed', 'removed'],
   preferred: ['tentative', 'deprecated', 'pending', 'delayed', 'removed'],
   deprecated: ['tentative', 'preferred', 'pending', 'delayed', 'removed'],

@@ -411,3 +411,21 @@ test('owned addresses carry the stable6 tag', async () => {
   await h.ra(P1, 3600, 1800);
   assert.equal((await h.addresses())[0]!.protocol, STABLE6_PROTOCOL);
 });
+
+test('transitions log old -> new and refuse impossible moves', async () => {
+  const { addressTransition, prefixTransition, leaseTransition } = await import('../../src/engine/transitions.js');
+  const lines: string[] = [];
+  const log = { log: (_level: string, message: string) => lines.push(message) };
+  const a = { ifname: 'eth0', prefix: P1, label: '', algorithm: 'stable6-v1', dadCounter: 0, firstCounter: 0, address: '2001:db8:1:2::5', phase: 'tentative' as const, present: true, usable: false, retryAtMs: null, commandFailures: 0 };
+  const address = { ...a } as Parameters<typeof addressTransition>[1];
+  addressTransition(log, address, 'preferred', 'DAD passed');
+  assert.match(lines[0]!, /tentative -> preferred: DAD passed/);
+  address.phase = 'failed';
+  assert.throws(() => addressTransition(log, address, 'preferred', 'x'), (e) => isStable6Error(e, 'ERR_ENGINE_TRANSITION'));
+  assert.throws(() => addressTransition(log, { ...a, phase: 'pending' }, 'delayed', 'no time'), (e) => isStable6Error(e, 'ERR_ENGINE_TRANSITION'));
+  const prefix = { ifname: 'eth0', prefix: P1, source: 'ra' as const, phase: 'preferred' as const, validUntilMs: null, preferredUntilMs: null, lastSeenMs: 0, refreshAtMs: null };
+  prefixTransition(log, prefix, 'deprecated', 'preferred lifetime ended');
+  assert.match(lines.at(-1)!, /preferred -> deprecated/);
+  const lease = { ifname: 'eth0', label: 'web', uid: 1, binding: 'persistent' as const, phase: 'ready' as const };
+  assert.throws(() => leaseTransition(log, lease, 'pending', 'x'), (e) => isStable6Error(e, 'ERR_ENGINE_TRANSITION'));
+});
