@@ -5,6 +5,9 @@
  * host's own interfaces.
  */
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -32,13 +35,14 @@ function hookExit(): void {
 export class Netns {
   readonly name: string;
   readonly #children = new Set<ChildProcess>();
+  readonly #tempDirs: string[] = [];
 
   private constructor(name: string) {
     this.name = name;
   }
 
   /** A new namespace named `<tag>-<pid>-<n>` with loopback up. */
-  static async create(tag: string): Promise<Netns> {
+  static async create(tag = 's6t'): Promise<Netns> {
     hookExit();
     const name = `${tag}-${process.pid}-${++counter}`;
     await execFileAsync('ip', ['netns', 'add', name]);
@@ -86,8 +90,19 @@ export class Netns {
     return child;
   }
 
+  /** Starts radvd with this configuration text; forwarding is turned on, as radvd requires. */
+  async startRadvd(config: string): Promise<ChildProcess> {
+    await this.sysctl('net.ipv6.conf.all.forwarding', 1);
+    const dir = mkdtempSync(path.join(tmpdir(), 's6-radvd-'));
+    this.#tempDirs.push(dir);
+    const file = path.join(dir, 'radvd.conf');
+    writeFileSync(file, config);
+    return this.spawn('radvd', ['--nodaemon', '-C', file, '-p', path.join(dir, 'radvd.pid'), '-m', 'stderr', '-u', 'root']);
+  }
+
   async destroy(): Promise<void> {
     await Promise.all([...this.#children].map((child) => stopChild(child)));
+    for (const dir of this.#tempDirs) rmSync(dir, { recursive: true, force: true });
     try {
       await execFileAsync('ip', ['netns', 'del', this.name]);
     } finally {
