@@ -312,6 +312,10 @@ export class Engine {
     s.config = structuredClone(config);
     const newNames = new Set(config.interfaces.map((i) => i.name));
     for (const name of oldNames) if (!newNames.has(name)) this.#unmanage(ctx, name);
+    // Leases kept from an earlier run on an interface no longer managed end here.
+    for (const lease of Object.values(s.leases)) {
+      if (!newNames.has(lease.ifname)) this.#releaseLease(ctx, lease.ifname, lease.label, 'its interface is not managed any more');
+    }
     for (const iface of config.interfaces) {
       const wanted = wantedByIface.get(iface.name)!;
       for (const p of Object.values(s.prefixes)) {
