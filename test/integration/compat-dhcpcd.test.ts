@@ -8,7 +8,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Ipv6Address } from '../../src/core/address.js';
@@ -48,17 +49,52 @@ async function setUp(host: Netns, rtr: Netns): Promise<void> {
   await host.ip('link', 'set', 'host0', 'up');
 }
 
-/** Starts dhcpcd in `host` with a state dir of ours holding `secret`; returns the dir (removed by the caller). */
-function startDhcpcd(host: Netns, secret: Uint8Array, log: string[] = []): string {
+/**
+ * Starts dhcpcd in `host` with a state dir of ours holding `secret`; returns the dir (removed by
+ * the caller). Its output goes to DIR/log, not to a pipe: dhcpcd's privilege-separation helpers
+ * would inherit a pipe and keep this test process alive if they outlived it.
+ */
+function startDhcpcd(host: Netns, secret: Uint8Array): string {
   const dir = mkdtempSync(path.join(tmpdir(), 's6t-dhcpcd-'));
   mkdirSync(path.join(dir, 'db'));
   writeFileSync(path.join(dir, 'db', 'secret'), formatDhcpcdSecret(secret), { mode: 0o600 });
   writeFileSync(path.join(dir, 'dhcpcd.conf'), 'slaac private\nipv6only\nnoipv4ll\n');
-  const script = `mount --bind "$1/db" /var/lib/dhcpcd && mount -t tmpfs tmpfs /run && exec ${DHCPCD} -6 -B -d -c /bin/true -f "$1/dhcpcd.conf" host0`;
-  const child = host.spawn('unshare', ['-m', 'sh', '-c', script, 'sh', dir]);
-  child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString('utf8')));
-  child.stdout?.on('data', (chunk: Buffer) => log.push(chunk.toString('utf8')));
+  const script = `mount --bind "$1/db" /var/lib/dhcpcd && mount -t tmpfs tmpfs /run && exec ${DHCPCD} -6 -B -d -c /bin/true -f "$1/dhcpcd.conf" host0 >"$1/log" 2>&1 </dev/null`;
+  host.spawn('unshare', ['-m', 'sh', '-c', script, 'sh', dir]);
   return dir;
+}
+
+function readLog(dir: string): string {
+  const file = path.join(dir, 'log');
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+}
+
+/** The pids in a namespace (`ip netns pids`). */
+function pidsIn(ns: Netns): number[] {
+  return execFileSync('ip', ['netns', 'pids', ns.name], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).map(Number);
+}
+
+/**
+ * Stops dhcpcd and its helpers, all of which live in `ns`: SIGTERM to each, a generous wait for
+ * them to go, then SIGKILL to any left, by pid. Nothing outside the namespace is touched.
+ */
+async function stopAllIn(ns: Netns): Promise<void> {
+  const signal = (sig: NodeJS.Signals): void => {
+    for (const pid of pidsIn(ns)) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // gone already
+      }
+    }
+  };
+  signal('SIGTERM');
+  try {
+    await waitFor(`the processes in ${ns.name} to stop`, async () => (pidsIn(ns).length === 0 ? true : undefined), 10_000);
+  } catch {
+    signal('SIGKILL');
+    await waitFor(`the processes in ${ns.name} to die`, async () => (pidsIn(ns).length === 0 ? true : undefined), 10_000);
+  }
 }
 
 test('dhcpcd mode = dhcpcd 9.4 (slaac private): link-local and a radvd prefix', async (t) => {
@@ -80,6 +116,7 @@ test('dhcpcd mode = dhcpcd 9.4 (slaac private): link-local and a radvd prefix', 
     // dhcpcd read the secret we gave it and left it as it was (it rewrites a secret it cannot parse).
     assert.deepEqual(parseDhcpcdSecret(readFileSync(path.join(dir, 'db', 'secret'), 'utf8'), 'secret'), SECRET);
   } finally {
+    await stopAllIn(host);
     await host.destroy();
     await rtr.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -99,22 +136,23 @@ test('dhcpcd on Linux after a DAD failure (observed QUIRK): it re-adds the count
     const second = generateDhcpcd({ secret: SECRET, prefix, hwAddress: hw, dadCounter: 1 });
     await rtr.ip('addr', 'add', `${first.address.toString()}/64`, 'dev', 'rtr0', 'nodad');
     await rtr.startRadvd(radvdConfig(GLOBAL));
-    const log: string[] = [];
-    dir = startDhcpcd(host, SECRET, log);
+    dir = startDhcpcd(host, SECRET);
+    const logDir = dir;
     // The kernel deletes the duplicate (finite lifetimes); dhcpcd takes that for a plain deletion
     // and adds the same address at the next RA, so its counter never moves on Linux.
     const added = `adding address ${first.address.toString()}/64`;
     await waitFor(
       'dhcpcd to re-add its counter-0 address after the kernel deleted the duplicate',
       async () => {
-        const text = log.join('');
+        const text = readLog(logDir);
         const deletedAt = text.indexOf(`deleted address ${first.address.toString()}/64`);
         return deletedAt >= 0 && text.indexOf(added, deletedAt) > deletedAt ? true : undefined;
       },
       30_000,
     );
-    assert.ok(!log.join('').includes(second.address.toString()), 'no counter-1 address was ever made');
+    assert.ok(!readLog(logDir).includes(second.address.toString()), 'no counter-1 address was ever made');
   } finally {
+    await stopAllIn(host);
     await host.destroy();
     await rtr.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
