@@ -22,7 +22,26 @@ export interface Command {
 }
 
 /** Error codes that mean "the work failed", not "the input was refused". */
-const RUNTIME_CODES = new Set<ErrorCode>(['ERR_SECRET_IO']);
+const RUNTIME_CODES = new Set<ErrorCode>([
+  'ERR_SECRET_IO',
+  'ERR_DAEMON_STATE_DIR',
+  'ERR_API_UNAVAILABLE',
+  'ERR_API_LEASE_FAILED',
+  'ERR_API_BUSY',
+  'ERR_API_RATE_LIMITED',
+  'ERR_API_INTERNAL',
+  'ERR_API_PROTOCOL',
+  'ERR_API_TIMEOUT',
+  'ERR_API_BIND',
+  'ERR_API_SOCKET',
+  'ERR_NETLINK_SOCKET',
+  'ERR_NETLINK_REQUEST',
+  'ERR_NETLINK_CLOSED',
+  'ERR_PLATFORM_SETTINGS',
+  'ERR_ICMPV6_SEND',
+  'ERR_LAB_STEP',
+  'ERR_COMPAT_MISMATCH',
+]);
 
 export function exitStatusFor(error: Stable6Error): number {
   return RUNTIME_CODES.has(error.code) ? 1 : 2;

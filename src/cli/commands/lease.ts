@@ -1,7 +1,7 @@
 import { lease, listLeases, releaseLease, resolveSocketPath, type LeaseHandle } from '../../api/client.js';
 import type { Lease } from '../../api/protocol.js';
-import { isStable6Error, type ErrorCode } from '../../errors.js';
-import { parseCommandArgs, printJson, usageError, type CliIo, type Command } from '../cli-io.js';
+import { isStable6Error } from '../../errors.js';
+import { exitStatusFor, parseCommandArgs, printJson, usageError, type CliIo, type Command } from '../cli-io.js';
 
 const USAGE = `Usage: stable6 lease add LABEL --iface NAME [--persistent] [--json] [--socket PATH]
        stable6 lease list [--json] [--socket PATH]
@@ -31,17 +31,6 @@ const OPTIONS = {
  * Codes for which the daemon refused the input (exit 2: nothing changed); every other
  * failure (no daemon, DAD failed, busy, rate-limited, internal) is exit 1.
  */
-const REFUSED = new Set<string>([
-  'ERR_CLI_USAGE',
-  'ERR_API_BAD_REQUEST',
-  'ERR_API_FORBIDDEN',
-  'ERR_API_LIMIT',
-  'ERR_API_NOT_FOUND',
-  'ERR_API_METHOD',
-  'ERR_API_LABEL_TAKEN',
-  'ERR_API_TOO_LARGE',
-  'ERR_API_UNKNOWN_INTERFACE',
-] satisfies ErrorCode[]);
 
 /**
  * Runs an API command: a Stable6Error becomes one line on stderr with its code and the exit
@@ -53,7 +42,7 @@ export async function runApiCommand(io: CliIo, work: () => Promise<number>): Pro
   } catch (error) {
     if (!isStable6Error(error)) throw error;
     io.stderr(`stable6: ${error.code}: ${error.message}\n`);
-    return REFUSED.has(error.code) ? 2 : 1;
+    return exitStatusFor(error);
   }
 }
 
