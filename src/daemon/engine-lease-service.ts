@@ -31,6 +31,9 @@ type Waiter = { resolve: (report: EngineReport) => void };
 
 const keyOf = (ifname: string, label: string): string => `${ifname}\u0000${label}`;
 
+/** Compatibility generators are registered per interface as `name:ifname` (their inputs differ); people see the name. */
+const algorithmName = (registered: string): string => registered.split(':')[0] ?? registered;
+
 export class EngineLeaseService implements LeaseService {
   readonly #o: EngineLeaseServiceOptions;
   readonly #waiters = new Map<string, Set<Waiter>>();
@@ -67,13 +70,26 @@ export class EngineLeaseService implements LeaseService {
     return { promise, cancel: () => set.delete(waiter) };
   }
 
+  /**
+   * Addresses in DAD that the engine knows to be usable (added with optimistic DAD, RFC 4429):
+   * the API calls them `optimistic`, not `tentative`, so that clients bind them at once.
+   */
+  #optimistic(): Set<string> {
+    const out = new Set<string>();
+    for (const a of Object.values(this.#o.driver.state.addresses)) {
+      if (a.phase === 'tentative' && a.usable && a.address !== null) out.add(keyOf(a.ifname, a.address));
+    }
+    return out;
+  }
+
   #leaseOf(status: EngineStatus, ifname: string, label: string): Lease | undefined {
     const lease = status.leases.find((l) => l.ifname === ifname && l.label === label);
     if (!lease) return undefined;
     const iface = status.interfaces.find((i) => i.name === ifname);
     const addresses: LeaseAddress[] = (iface?.addresses ?? [])
       .filter((a) => a.label === label && a.address !== null && lease.addresses.includes(a.address))
-      .map((a) => ({ address: a.address!, prefix: a.prefix, state: a.state, validLifetimeSec: a.validLifetimeSec, preferredLifetimeSec: a.preferredLifetimeSec }));
+      // The engine lists in a lease only addresses that can be bound: one still in DAD is optimistic (RFC 4429).
+      .map((a) => ({ address: a.address!, prefix: a.prefix, state: a.state === 'tentative' ? 'optimistic' : a.state, validLifetimeSec: a.validLifetimeSec, preferredLifetimeSec: a.preferredLifetimeSec }));
     return { label, interface: ifname, uid: lease.uid, persistent: lease.binding === 'persistent', addresses };
   }
 
@@ -122,6 +138,7 @@ export class EngineLeaseService implements LeaseService {
     const status = this.#status();
     const wallNow = this.#o.wallNow?.() ?? Date.now();
     const owners = new Map(status.leases.map((l) => [keyOf(l.ifname, l.label), l.uid]));
+    const optimistic = this.#optimistic();
     return {
       secretFingerprint: this.#o.secretFingerprint,
       interfaces: status.interfaces.map((iface) => ({
@@ -141,9 +158,9 @@ export class EngineLeaseService implements LeaseService {
               address: a.address!,
               prefix: a.prefix,
               label: a.label,
-              algorithm: a.algorithm,
+              algorithm: algorithmName(a.algorithm),
               dadCounter: a.dadCounter,
-              state: a.state,
+              state: a.state === 'tentative' && optimistic.has(keyOf(iface.name, a.address!)) ? 'optimistic' : a.state,
               validLifetimeSec: a.validLifetimeSec,
               preferredLifetimeSec: a.preferredLifetimeSec,
               ...(owner === undefined ? {} : { owner }),
@@ -180,9 +197,9 @@ export class EngineLeaseService implements LeaseService {
           address: report.address,
           prefix: report.prefix,
           label: report.label,
-          algorithm: a?.algorithm ?? 'stable6-v1',
+          algorithm: algorithmName(a?.algorithm ?? 'stable6-v1'),
           dadCounter: a?.dadCounter ?? 0,
-          state: report.state,
+          state: report.state === 'tentative' && this.#optimistic().has(keyOf(report.ifname, report.address)) ? 'optimistic' : report.state,
           validLifetimeSec: a?.validLifetimeSec ?? 0,
           preferredLifetimeSec: a?.preferredLifetimeSec ?? 0,
           ...(owner === undefined ? {} : { owner }),

@@ -114,3 +114,38 @@ test('daemon: bad input is refused before anything on the host changes', async (
   await fs.writeFile(`${dir}/state2/state.json`, '{broken');
   await assert.rejects(Daemon.start({ ...config(), stateDir: `${dir}/state2` }, { platform, logger: silentLogger }), (e) => isStable6Error(e, 'ERR_DAEMON_STATE'));
 });
+
+test('daemon: an interface in the linux compatibility mode gets the address the kernel would make', async (t) => {
+  const { dir } = await setup(t);
+  // The vector the notes checked on kernel 6.18: stable_secret 2001:db8:1:2:3:4:5:6, all-zero perm_addr.
+  await fs.writeFile(`${dir}/stable_secret`, '2001:db8:1:2:3:4:5:6\n');
+  const config = parseConfigText(
+    `secret_file = "${dir}/secret"\nstate_dir = "${dir}/state"\n[api]\nsocket = "${dir}/api.sock"\n` +
+      `[[interface]]\nname = "eth0"\nalgorithm = "linux"\nalgorithm_inputs = { secret_file = "${dir}/stable_secret", perm_hwaddr = "00:00:00:00:00:00" }\n`,
+    'test.toml',
+  );
+  const platform = new FakePlatform({ dadDurationMs: 100 });
+  const eth0 = platform.addInterface({ name: 'eth0' });
+  const daemon = await Daemon.start(config, { platform, clock: platform.clock, logger: silentLogger });
+  t.after(() => daemon.stop());
+  platform.injectPrefix({ ifindex: eth0.index, prefix: Ipv6Address.parse('fd00:1234:5678:9abc::'), prefixLength: 64, onLink: true, autonomous: true, validLifetimeSec: 3600, preferredLifetimeSec: 1800 });
+  await daemon.idle();
+  platform.clock.advance(200);
+  await daemon.idle();
+  const addresses = (await platform.listAddresses(eth0.index)).map((a) => a.address.toString());
+  assert.ok(addresses.includes('fd00:1234:5678:9abc:58fa:2725:8c2:19ff'), addresses.join(' '));
+  const status = daemon.status();
+  assert.equal(status.interfaces[0]?.addresses[0]?.algorithm, 'linux');
+});
+
+test('daemon: a compatibility mode with an unreadable secret refuses to start, naming the file', async (t) => {
+  const { dir } = await setup(t);
+  const config = parseConfigText(
+    `secret_file = "${dir}/secret"\nstate_dir = "${dir}/state"\n[[interface]]\nname = "eth0"\nalgorithm = "dhcpcd"\nalgorithm_inputs = { secret_file = "${dir}/nope" }\n`,
+    'test.toml',
+  );
+  const platform = new FakePlatform();
+  platform.addInterface({ name: 'eth0' });
+  await assert.rejects(Daemon.start(config, { platform, logger: silentLogger }), (e) => isStable6Error(e) && e.message.includes(`${dir}/nope`));
+  assert.deepEqual(platform.operations, []);
+});
