@@ -52,6 +52,8 @@ const EXPIRY_SLACK_MS = 3000;
 /** Not worth installing an address for less than this. */
 const MIN_INSTALL_MS = 3000;
 const BACKOFF_FIRST_MS = 1000;
+/** After a Router Solicitation could not be sent (no usable source address yet). */
+const RS_RETRY_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
 
 export interface EngineOptions {
@@ -485,7 +487,7 @@ export class Engine {
     }
     const wasUp = link?.up ?? false;
     if (!link) {
-      link = { ifindex: info.index, up: info.up, running: info.running, configured: false, solicit: true };
+      link = { ifindex: info.index, up: info.up, running: info.running, configured: false, solicit: true, solicitAtMs: null, solicitFailures: 0 };
       s.links[info.name] = link;
     }
     link.up = info.up;
@@ -496,7 +498,11 @@ export class Engine {
     else link.hwAddress = hw;
     if (perm === undefined) delete link.permHwAddress;
     else link.permHwAddress = perm;
-    if (!wasUp && link.up) link.solicit = true;
+    if (!wasUp && link.up) {
+      link.solicit = true;
+      link.solicitAtMs = null;
+      link.solicitFailures = 0;
+    }
     if (wasUp && !link.up && this.#managedConfig(s, info.name)) {
       this.#log.log('info', `interface ${info.name}: up -> down`, { ifname: info.name });
     }
@@ -637,11 +643,11 @@ export class Engine {
     a.usable = false;
     const limit = Math.min(MAX_DAD_COUNTER, a.firstCounter + this.#retries(s));
     if (a.dadCounter < limit) {
+      const delay = Math.floor(ctx.random * this.#idgenDelay(s));
+      this.#move(a, 'delayed', `${reason}; counter ${a.dadCounter + 1} in ${delay} ms`, now + delay);
       a.dadCounter++;
       this.#setAddressText(s, a, null);
       this.#setCounter(s, a);
-      const delay = Math.floor(ctx.random * this.#idgenDelay(s));
-      this.#move(a, 'delayed', `${reason}; counter ${a.dadCounter} in ${delay} ms`, now + delay);
       return;
     }
     this.#fail(ctx, a, 'ERR_DAD_EXHAUSTED', `${reason}; no DAD retries left (IDGEN_RETRIES ${this.#retries(s)})`);
@@ -1047,8 +1053,17 @@ export class Engine {
         // re-creation tries again. The kernel's own SLAAC may add addresses meanwhile: say so loudly.
         this.#log.log('error', `interface ${command.ifname}: could not turn the kernel's SLAAC off (${code ?? message}); its own addresses may appear`, { ifname: command.ifname });
         return;
+      case 'send-router-solicitation': {
+        // Right after link up the link-local address is still tentative and the RS has no
+        // source (EADDRNOTAVAIL): try again, at most MAX_RTR_SOLICITATIONS (3, RFC 4861 §10) times.
+        const link = s.links[command.ifname];
+        if (!link || link.ifindex !== command.ifindex || ++link.solicitFailures >= 3) return;
+        link.solicit = true;
+        link.solicitAtMs = now + RS_RETRY_MS;
+        return;
+      }
       default:
-        // A delete of something already gone, a lost Router Solicitation, a report: nothing to redo.
+        // A delete of something already gone, a report: nothing to redo.
         return;
     }
   }
@@ -1112,9 +1127,10 @@ export class Engine {
         ctx.commands.push({ type: 'set-interface-settings', ifindex: link.ifindex, ifname: iface.name, settings: { autoconf: false } });
         link.configured = true;
       }
-      if (link.up && link.solicit) {
+      if (link.up && link.solicit && (link.solicitAtMs === null || link.solicitAtMs <= now)) {
         if (iface.acceptRa !== false) ctx.commands.push({ type: 'send-router-solicitation', ifindex: link.ifindex, ifname: iface.name });
         link.solicit = false;
+        link.solicitAtMs = null;
       }
     }
 
@@ -1370,6 +1386,7 @@ export class Engine {
     }
     for (const key of Object.keys(s.waiting)) consider(s.addresses[key]?.retryAtMs ?? null);
     for (const gw of Object.values(s.gateways)) if (!gw.present) consider(gw.retryAtMs);
+    for (const link of Object.values(s.links)) if (link.solicit) consider(link.solicitAtMs);
     if (best === Infinity) return undefined;
     // Node timers overflow past 2^31-1 ms: wake up then, find nothing due, and look again.
     return Math.min(best, now + MAX_TIMER_MS);

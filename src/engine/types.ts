@@ -139,8 +139,10 @@ export interface LinkState {
   permHwAddress?: string;
   /** `set-interface-settings` was sent for this ifindex. */
   configured: boolean;
-  /** A Router Solicitation is due (start, link up). */
+  /** A Router Solicitation is due (start, link up), at `solicitAtMs` if set (a retry). */
   solicit: boolean;
+  solicitAtMs: number | null;
+  solicitFailures: number;
 }
 
 export interface PrefixState {

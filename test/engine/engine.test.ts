@@ -429,3 +429,14 @@ test('transitions log old -> new and refuse impossible moves', async () => {
   const lease = { ifname: 'eth0', label: 'web', uid: 1, binding: 'persistent' as const, phase: 'ready' as const };
   assert.throws(() => leaseTransition(log, lease, 'pending', 'x'), (e) => isStable6Error(e, 'ERR_ENGINE_TRANSITION'));
 });
+
+test('a Router Solicitation that cannot be sent yet is tried again, at most three times', async () => {
+  const h = new Harness();
+  h.fake.failNext('sendRouterSolicitation');
+  h.fake.failNext('sendRouterSolicitation');
+  h.fake.failNext('sendRouterSolicitation');
+  h.fake.failNext('sendRouterSolicitation');
+  await h.start();
+  await h.advance(10_000);
+  assert.equal(h.fake.operations.filter((o) => o.op === 'sendRouterSolicitation').length, 3);
+});
