@@ -311,7 +311,7 @@ export class Lab {
     let err = '';
     child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     child.once('exit', (code) => {
-      if (code !== 0 && code !== null) process.stderr.write(`radvd exited ${code}: ${err}\n`);
+      if ((code !== 0 && code !== null) || process.env.S6_DEBUG) process.stderr.write(`radvd exited ${code}: ${err}\n`);
     });
     this.#radvd = child;
     return child;
@@ -338,6 +338,7 @@ export class Lab {
 
   async destroy(): Promise<void> {
     for (const d of this.#daemons) await d.stop(3000).catch(() => undefined);
+    if (process.env.S6_DEBUG) for (const d of this.#daemons) process.stderr.write(`--- daemon ${d.pid} ---\n${d.stderr}\n`);
     await this.stopRadvd().catch(() => undefined);
     for (const child of this.#children) {
       if (child.exitCode === null && child.signalCode === null) {
