@@ -150,7 +150,10 @@ export interface LeaseOptions extends ClientOptions {
 
 export interface LeaseHandle {
   readonly lease: Lease;
-  /** The usable addresses (not tentative, not failed), one per current prefix, in the daemon's order. */
+  /**
+   * The usable addresses (preferred, deprecated, or optimistic: RFC 4429 lets one be bound while
+   * DAD runs), not tentative or failed; one per current prefix, in the daemon's order.
+   */
   readonly addresses: string[];
   /** Releases the lease (its addresses are removed) and closes the connection. */
   release(): Promise<void>;
@@ -160,7 +163,9 @@ export interface LeaseHandle {
   readonly closed: Promise<void>;
 }
 
-/** Leases `label` on `interface`; resolves once the addresses passed DAD. */
+const USABLE_STATES = new Set<string>(['preferred', 'deprecated', 'optimistic']);
+
+/** Leases `label` on `interface`; resolves once the addresses passed DAD (or, with optimistic DAD, are optimistic). */
 export async function lease(options: LeaseOptions): Promise<LeaseHandle> {
   const persistent = options.persistent ?? false;
   const agent = persistent ? undefined : new LeaseAgent();
@@ -180,7 +185,7 @@ export async function lease(options: LeaseOptions): Promise<LeaseHandle> {
   const key: LeaseKey = { label: result.label, interface: result.interface };
   return {
     lease: result,
-    addresses: result.addresses.filter((a) => a.state === 'preferred' || a.state === 'deprecated').map((a) => a.address),
+    addresses: result.addresses.filter((a) => USABLE_STATES.has(a.state)).map((a) => a.address),
     closed,
     close: () => agent?.destroy(),
     release: async () => {

@@ -21,8 +21,12 @@ export const MAX_LABEL_BYTES = 255;
 /** Interface names: Linux allows 15 bytes (IFNAMSIZ - 1), Windows aliases up to 256 characters. */
 export const MAX_INTERFACE_BYTES = 255;
 
-export type AddressState = 'tentative' | 'preferred' | 'deprecated' | 'failed';
-export const ADDRESS_STATES: readonly AddressState[] = ['tentative', 'preferred', 'deprecated', 'failed'];
+/**
+ * `optimistic` is RFC 4429's Optimistic Address: added with optimistic DAD, DAD still running,
+ * but usable (bind, accept, send) already; `tentative` is DAD running and not usable yet.
+ */
+export type AddressState = 'tentative' | 'optimistic' | 'preferred' | 'deprecated' | 'failed';
+export const ADDRESS_STATES: readonly AddressState[] = ['tentative', 'optimistic', 'preferred', 'deprecated', 'failed'];
 
 /** One address of a lease: one per current prefix of the interface. */
 export interface LeaseAddress {

@@ -139,12 +139,14 @@ export class Child {
 
   /** The n-th stdout line parsed as JSON, once it is there. */
   async json<T>(n = 0, timeoutMs = 30_000): Promise<T> {
-    const line = await waitFor(`line ${n} from ${this.process.spawnfile}`, () => {
-      if (this.lines.length > n) return Promise.resolve(this.lines[n]);
-      if (!this.running) throw new Error(`exited ${this.process.exitCode ?? this.process.signalCode}: ${this.stderr}`);
-      return Promise.resolve(undefined);
-    }, timeoutMs);
-    return JSON.parse(line!) as T;
+    const deadline = performance.now() + timeoutMs;
+    // Not waitFor: a child that exited will not print any more, so fail at once with its stderr.
+    while (this.lines.length <= n) {
+      if (!this.running) throw new Error(`the child exited ${this.process.exitCode ?? this.process.signalCode} before line ${n}: ${this.stderr}`);
+      if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for line ${n}: ${this.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return JSON.parse(this.lines[n]!) as T;
   }
 
   closeStdin(): void {
