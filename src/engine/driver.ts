@@ -297,3 +297,26 @@ export class EngineDriver {
     this.#timer = undefined;
   }
 }
+
+/** The part of `FakeClock` that `advanceSettled` needs. */
+export interface SteppableClock {
+  now(): number;
+  nextTimerAt(): number | undefined;
+  advanceTo(at: number): void;
+}
+
+/**
+ * For tests on a virtual clock (`FakeClock`): moves the time forward by `ms`, timer by timer,
+ * and lets the driver apply everything each timer caused before the next one runs, so engine
+ * wake-ups, DAD outcomes and lifetimes interleave as they would in real time.
+ */
+export async function advanceSettled(clock: SteppableClock, driver: EngineDriver, ms: number): Promise<void> {
+  const target = clock.now() + ms;
+  await driver.idle();
+  for (let next = clock.nextTimerAt(); next !== undefined && next <= target; next = clock.nextTimerAt()) {
+    clock.advanceTo(next);
+    await driver.idle();
+  }
+  clock.advanceTo(target);
+  await driver.idle();
+}

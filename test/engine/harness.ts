@@ -4,7 +4,7 @@
  * engine's wake-ups, the fake's DAD and lifetimes, and the commands interleave as in real life.
  */
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
-import { EngineDriver } from '../../src/engine/driver.js';
+import { EngineDriver, advanceSettled } from '../../src/engine/driver.js';
 import type { PersistedState } from '../../src/engine/persisted-state.js';
 import type { EngineCommand, EngineConfig, EngineLogger, EngineReport, EngineState } from '../../src/engine/types.js';
 import { FakeClock } from '../../src/platform/fake/fake-clock.js';
@@ -71,16 +71,7 @@ export class Harness {
   }
 
   async advance(ms: number): Promise<void> {
-    const target = this.clock.now() + ms;
-    await this.driver.idle();
-    for (;;) {
-      const next = this.clock.nextTimerAt();
-      if (next === undefined || next > target) break;
-      this.clock.advanceTo(next);
-      await this.driver.idle();
-    }
-    this.clock.advanceTo(target);
-    await this.driver.idle();
+    await advanceSettled(this.clock, this.driver, ms);
   }
 
   async ra(prefix: string, validLifetimeSec: number, preferredLifetimeSec: number, extra: Partial<PrefixReport> = {}): Promise<void> {

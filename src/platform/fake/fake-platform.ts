@@ -107,7 +107,10 @@ interface FakeAddress {
   preferredUntil: number;
   flags: AddressFlags;
   protocol: number | undefined;
+  /** Deprecation and expiry. */
   timers: TimerHandle[];
+  /** DAD in progress; a replace (new lifetimes) leaves it running, as the kernel does. */
+  dadTimer: TimerHandle | undefined;
 }
 
 interface FakeRoute {
@@ -376,7 +379,7 @@ export class FakePlatform implements Platform {
     }
     if (link.info.up && link.info.running) {
       for (const a of this.#addresses.values()) {
-        if (a.ifindex === ifindex && a.flags.tentative && !a.flags.dadFailed && a.timers.length === 0) this.#startDad(a);
+        if (a.ifindex === ifindex && a.flags.tentative && !a.flags.dadFailed && !a.dadTimer) this.#startDad(a);
       }
     }
   }
@@ -590,6 +593,7 @@ export class FakePlatform implements Platform {
       preferredUntil,
       protocol,
       timers: [],
+      dadTimer: undefined,
       flags: {
         ...noFlags(),
         tentative: !request.noDad,
@@ -611,8 +615,8 @@ export class FakePlatform implements Platform {
     const text = entry.address.toString();
     const scripted = this.#scripted.get(text)?.shift();
     const duration = scripted?.afterMs ?? this.#dadDurationMs;
-    const handle = this.clock.setTimeout(() => {
-      entry.timers = entry.timers.filter((t) => t !== handle);
+    entry.dadTimer = this.clock.setTimeout(() => {
+      entry.dadTimer = undefined;
       const key = addressKey(entry.ifindex, entry.address);
       if (this.#addresses.get(key) !== entry) return;
       const duplicate = scripted ? scripted.outcome === 'duplicate' : this.#held.has(key);
@@ -631,7 +635,6 @@ export class FakePlatform implements Platform {
         this.#removeAddress(key);
       }
     }, duration);
-    entry.timers.push(handle);
   }
 
   #armLifetimeTimers(entry: FakeAddress): void {
@@ -654,16 +657,14 @@ export class FakePlatform implements Platform {
   }
 
   #clearLifetimeTimers(entry: FakeAddress): void {
-    // DAD timers must survive a replace; lifetime timers are re-armed. Re-arming DAD is harmless
-    // only when it was not running, so keep it simple: clear everything and restart DAD if needed.
-    const wasRunningDad = entry.flags.tentative && !entry.flags.dadFailed && entry.timers.length > 0;
-    this.#clearTimers(entry);
-    if (wasRunningDad) this.#startDad(entry);
+    for (const t of entry.timers) this.clock.clearTimeout(t);
+    entry.timers = [];
   }
 
   #clearTimers(entry: FakeAddress): void {
-    for (const t of entry.timers) this.clock.clearTimeout(t);
-    entry.timers = [];
+    this.#clearLifetimeTimers(entry);
+    if (entry.dadTimer) this.clock.clearTimeout(entry.dadTimer);
+    entry.dadTimer = undefined;
   }
 
   #removeAddress(key: string): void {

@@ -168,3 +168,14 @@ test('touching an address stable6 does not own is recorded', async () => {
   await fake.deleteAddress({ ifindex, address: A, prefixLength: 64 });
   assert.deepEqual(fake.foreignTouches, [{ op: 'deleteAddress', ifindex, address: '2001:db8::1' }]);
 });
+
+test('new lifetimes during DAD leave DAD running with its scripted outcome', async () => {
+  const { fake, ifindex, clock } = setup(1000);
+  fake.scriptDad(A, 'duplicate', 500);
+  const request = { ifindex, address: A, prefixLength: 64, validLifetimeSec: 100, preferredLifetimeSec: 100 };
+  await fake.addAddress(request);
+  clock.advance(300);
+  await fake.addAddress({ ...request, validLifetimeSec: 200 });
+  clock.advance(200);
+  assert.deepEqual((await fake.listAddresses(ifindex)).filter((a) => a.owned), [], 'the duplicate was found at 500 ms, as scripted');
+});
