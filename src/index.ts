@@ -142,8 +142,16 @@ export {
 } from './compat/readers/secrets.js';
 export { planMigration, migrationConfig, MIGRATE_FROM, type MigrateOptions, type MigrateReport, type MigrateFrom } from './compat/migrate.js';
 // engine (pure) and its driver; the in-memory fake platform for tests
-export { Engine, type EngineOptions } from './engine/engine.js';
-export { EngineDriver, systemClock, cryptoRandom, type DriverClock, type EngineDriverOptions } from './engine/driver.js';
+export { Engine, type EngineOptions, type StepOptions } from './engine/engine.js';
+export {
+  EngineDriver,
+  systemClock,
+  cryptoRandom,
+  advanceSettled,
+  type DriverClock,
+  type SteppableClock,
+  type EngineDriverOptions,
+} from './engine/driver.js';
 export { stable6V1Generator, perCounterGenerator, type AddressGenerator, type GeneratorContext, type GeneratedAddress } from './engine/generators.js';
 export {
   PERSISTED_STATE_VERSION,
