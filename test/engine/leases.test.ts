@@ -118,3 +118,17 @@ test('two labels never share an address: a taken IID moves to the next counter',
   const counters = h.status().interfaces[0]!.addresses.map((a) => [a.label, a.dadCounter]);
   assert.deepEqual(counters, [['', 0], ['a', 1], ['b', 2]]);
 });
+
+test('with optimistic DAD a lease is answered as soon as the address is added (RFC 4429)', async () => {
+  const h = new Harness({ dadDurationMs: 1000 });
+  await h.start({ interfaces: [{ name: 'eth0', optimistic: true }] });
+  await h.ra(P1, 3600, 1800);
+  await h.driver.dispatch({ type: 'lease-request', ifname: 'eth0', label: 'fast', uid: 1, binding: 'persistent' });
+  const ready = h.reports.find((r) => r.kind === 'lease-ready');
+  assert.ok(ready && ready.kind === 'lease-ready' && ready.addresses[0] === stable(P1, 'fast'));
+  assert.ok((await h.addresses()).every((a) => a.flags.optimistic));
+  // The event stream saw the address go tentative, then (after DAD) deprecated as a lease address.
+  await h.advance(1000);
+  const states = h.reports.filter((r) => r.kind === 'address-state' && r.label === 'fast').map((r) => (r as { state: string }).state);
+  assert.deepEqual(states, ['tentative', 'deprecated']);
+});
