@@ -298,10 +298,13 @@ export class Lab {
     await waitFor(`${prefix} advertised again`, async () => ((await seen()) ?? 0) - first > 1500 || undefined, timeoutMs);
   }
 
-  /** (Re)starts radvd on br0 with these prefixes (radvd syntax for each `prefix ... { ... };`). */
-  async radvd(body: string, interval: { min: number; max: number } = { min: 3, max: 4 }): Promise<ChildProcess> {
+  /**
+   * (Re)starts radvd on br0 with these prefixes (radvd syntax for each `prefix ... { ... };`)
+   * and extra interface `options` (e.g. `UnicastOnly on;`).
+   */
+  async radvd(body: string, interval: { min: number; max: number } = { min: 3, max: 4 }, options = ''): Promise<ChildProcess> {
     await this.stopRadvd();
-    const config = `interface br0 {\n AdvSendAdvert on;\n MinRtrAdvInterval ${interval.min};\n MaxRtrAdvInterval ${interval.max};\n AdvDefaultLifetime 1800;\n${body}\n};\n`;
+    const config = `interface br0 {\n AdvSendAdvert on;\n MinRtrAdvInterval ${interval.min};\n MaxRtrAdvInterval ${interval.max};\n AdvDefaultLifetime 1800;\n${options}\n${body}\n};\n`;
     const round = ++this.#radvdRound;
     const file = this.file(`radvd-${round}.conf`, config);
     await this.rtr.sysctl('net.ipv6.conf.all.forwarding', 1);

@@ -3,6 +3,7 @@
 // daemon runs and back after SIGTERM; PIOs RFC 4862 §5.5.3 rejects make nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { STABLE6_PROTOCOL } from '../../src/platform/platform.js';
 import { requirePrivileged } from '../helpers/netns.js';
 import { Lab, expectedAddress, globalAddresses, pio, platformAddresses, sysctlValue, waitFor } from './daemon-harness.js';
@@ -74,6 +75,26 @@ test('daemon: PIOs without the A flag, of length /48, or link-local make no addr
     await lab.nextRa('2001:db8:c::/64');
     // Only the good prefix's address (the kernel's own SLAAC stays off for the others too).
     assert.deepEqual((await globalAddresses(host)).map((a) => a.local), [good]);
+  } finally {
+    await lab.destroy();
+  }
+});
+
+test('daemon: its Router Solicitation at start brings the prefix at once (radvd answers only solicitations)', async (t) => {
+  if (!requirePrivileged(t, ['radvd', 'ss'])) return;
+  const lab = await Lab.create();
+  try {
+    const { host } = lab;
+    // The kernel solicits no more (its start-up solicitations are long done or off): only the daemon's RS can bring an RA.
+    await host.sysctl('net.ipv6.conf.host0.router_solicitations', 0);
+    await lab.radvd(pio('2001:db8:5a::/64', 600, 300), { min: 200, max: 300 }, ' UnicastOnly on;');
+    await waitFor('radvd listening', async () => ((await lab.rtr.exec('ss', '-A', 'raw', '-a', '-n', '-p')).includes('radvd') ? true : undefined), 15_000);
+    const want = expectedAddress(lab.secret, '2001:db8:5a::/64');
+    assert.deepEqual(await globalAddresses(host), [], 'no RA reached the host before the daemon');
+    const start = performance.now();
+    await lab.startDaemon();
+    await waitFor(`${want}`, async () => (await globalAddresses(host)).find((a) => a.local === want), 15_000);
+    t.diagnostic(`address present ≤ ${(performance.now() - start).toFixed(0)} ms after the daemon was started (node start-up included)`);
   } finally {
     await lab.destroy();
   }
