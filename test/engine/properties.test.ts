@@ -53,6 +53,8 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant('reset' as const), lossy: fc.boolean() }),
   fc.record({ kind: fc.constant('loss' as const) }),
   fc.record({ kind: fc.constant('route-delete' as const) }),
+  fc.record({ kind: fc.constant('recreate' as const) }),
+  fc.record({ kind: fc.constant('gateway' as const), gateway: fc.constantFrom('fe80::1', 'fe80::2') }),
   fc.record({ kind: fc.constant('fail-next' as const), op: fc.constantFrom('addAddress' as const, 'deleteAddress' as const, 'addDefaultRoute' as const) }),
 );
 
@@ -139,16 +141,29 @@ async function run(algorithm: 'stable6-v1' | 'sloppy', ops: unknown[]): Promise<
         break;
       case 'route-delete':
         try {
-          h.fake.deleteRouteByHand(h.ifindex, 'fe80::1');
+          h.fake.deleteRouteByHand(h.ifindex, config.interfaces[0]!.defaultGateway!);
         } catch {
           // not there
         }
+        break;
+      case 'recreate':
+        // The interface goes and comes back with a new index (a USB NIC re-plugged).
+        if (losing) break;
+        h.fake.removeInterface(h.ifindex);
+        h.ifindex = h.fake.addInterface({ name: 'eth0' }).index;
+        break;
+      case 'gateway':
+        config.interfaces[0]!.defaultGateway = o.gateway as string;
+        await driver.dispatch({ type: 'config', config: structuredClone(config) });
         break;
       case 'fail-next':
         h.fake.failNext(o.op as 'addAddress');
         break;
     }
     await driver.idle();
+    // Two labels never share an address.
+    const texts = Object.values(driver.state.addresses).flatMap((a) => (a.address === null ? [] : [`${a.ifname} ${a.address}`]));
+    assert.equal(new Set(texts).size, texts.length, `shared address in ${texts.join(', ')}`);
   }
   if (losing) h.fake.endEventLoss();
   await harness.advance(5000);
