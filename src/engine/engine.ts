@@ -758,11 +758,14 @@ export class Engine {
       gw.present = present;
       return;
     }
-    if (present && s.synced) {
-      // Ours (tagged) but not configured (any more): take it away.
-      const link = s.links[name]!;
-      ctx.commands.push(this.#routeCommand('delete-default-route', name, link, text, route.metric === 1024 ? undefined : route.metric));
-    }
+    if (present && s.synced) this.#deleteUnwantedRoute(ctx, name, route);
+  }
+
+  /** A default route tagged as ours that the configuration does not (or no longer) want. */
+  #deleteUnwantedRoute(ctx: Ctx, name: string, route: RouteInfo): void {
+    const link = ctx.s.links[name];
+    if (!link || !route.gateway) return;
+    ctx.commands.push(this.#routeCommand('delete-default-route', name, link, route.gateway.toString(), route.metric === 1024 ? undefined : route.metric));
   }
 
   #routeCommand(type: 'add-default-route' | 'delete-default-route', name: string, link: LinkState, gateway: string, metric: number | undefined): EngineCommand {
@@ -814,8 +817,7 @@ export class Engine {
         gw.present = true;
         seenGateways.add(name);
       } else {
-        s.synced = true;
-        this.#routeSeen(ctx, route, true);
+        this.#deleteUnwantedRoute(ctx, name, route);
       }
     }
     for (const gw of Object.values(s.gateways)) {

@@ -440,3 +440,16 @@ test('a Router Solicitation that cannot be sent yet is tried again, at most thre
   await h.advance(10_000);
   assert.equal(h.fake.operations.filter((o) => o.op === 'sendRouterSolicitation').length, 3);
 });
+
+test('a default route tagged as ours that the configuration no longer has is removed at start; RA routes stay', async () => {
+  const first = new Harness();
+  first.fake.addRaDefaultRoute(first.ifindex, 'fe80::99');
+  await first.start({ interfaces: [{ name: 'eth0', defaultGateway: 'fe80::1' }] });
+  first.driver.detach();
+  const second = new Harness({ fake: first.fake });
+  second.ifindex = first.ifindex;
+  await second.start({ interfaces: [{ name: 'eth0' }] });
+  const routes = await second.fake.listDefaultRoutes(second.ifindex);
+  assert.deepEqual(routes.map((r) => [r.gateway!.toString(), r.owned]), [['fe80::99', false]]);
+  assert.deepEqual(second.fake.foreignTouches, []);
+});
