@@ -91,6 +91,11 @@ export const ERROR_CODES = {
   ERR_WIN32_UNSUPPORTED: 'the Windows stack has no equivalent of the requested setting (e.g. its own SLAAC off while RA processing stays on)',
   ERR_WIN32_PIPE_IDENTITY: 'the user (SID) of a named-pipe client could not be determined',
   ERR_WIN32_CLOSED: 'the Windows platform was closed',
+  // windows named-pipe API server (src/platform/windows/pipe-*.ts): details.function and details.status (the Win32 name)
+  ERR_WIN32_PIPE: 'a named-pipe call of the API server failed: create, connect, read or write (the function and the Win32 status name attached)',
+  ERR_WIN32_PIPE_IN_USE: 'another process already serves the API named pipe (FILE_FLAG_FIRST_PIPE_INSTANCE refused with ERROR_ACCESS_DENIED)',
+  ERR_WIN32_PIPE_SECURITY: 'the security descriptor (SDDL) for the API named pipe is not valid',
+  ERR_WIN32_PIPE_IMPERSONATION: 'RevertToSelf failed after identifying a pipe client: the thread may still run as the client, so the daemon must stop',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

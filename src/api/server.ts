@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Stable6Error, isStable6Error } from '../errors.js';
 import { readPeerCredentials, type PeerCredentials } from '../platform/linux/peercred.js';
 import { checkLimits, checkMayLease, isRoot, maySee, OPEN_POLICY, type ApiPolicy } from './policy.js';
@@ -75,13 +76,35 @@ export interface ApiServerOptions {
   /** The socket file's group (a gid); the daemon's own group by default. */
   socketGid?: number;
   limits?: Partial<ApiLimits>;
-  /** Who is at the other end; SO_PEERCRED by default. Tests inject it to play other users. */
-  identify?: (socket: Socket) => PeerCredentials;
+  /** Who is at the other end; SO_PEERCRED by default (a ConnectionSource's identify for serve()). Tests inject it to play other users. */
+  identify?: (socket: Socket) => CallerIdentity;
   /** Monotonic milliseconds, for the rate limit. */
   now?: () => number;
   /** One line per notable event (refusals, errors); never secrets. */
   log?: (line: string) => void;
 }
+
+/** What identify() answers: the kernel's credentials, and on Windows the SIDs they stand for. */
+export type CallerIdentity = PeerCredentials & Pick<Caller, 'sid' | 'groupSids'>;
+
+/**
+ * Where connections come from when the server does not listen on a Unix socket path: the
+ * Windows named pipe (src/platform/windows/pipe-listener.ts), whose connections Node's own
+ * net.Server cannot identify. Each connection is a Duplex fed to node:http as a socket.
+ */
+export interface ConnectionSource {
+  /** What to call it in logs and ApiServer.socketPath, e.g. `\\.\pipe\stable6`. */
+  readonly address: string;
+  /** Starts accepting; every connection, its caller already known, goes to `accept`. */
+  start(accept: (connection: Duplex) => void): Promise<void>;
+  /** Who is at the other end of a connection this source handed over (throws if it does not know). */
+  identify(connection: Duplex): CallerIdentity;
+  /** Stops accepting; resolves when every connection it made is closed and its resources freed. */
+  close(): Promise<void>;
+}
+
+/** ApiServer.serve(): the options of listen() without the socket file, plus the source. */
+export type ApiServeOptions = Omit<ApiServerOptions, 'socketPath' | 'socketMode' | 'socketGid'> & { source: ConnectionSource };
 
 interface Connection {
   id: string;
@@ -123,6 +146,8 @@ export class ApiServer {
   readonly #inflight = new Map<string, { uid: number; count: number }>();
   #ino = -1;
   #closed = false;
+  /** serve(): the source connections come from; there is no socket file then. */
+  #source: ConnectionSource | undefined;
 
   private constructor(options: ApiServerOptions) {
     this.socketPath = options.socketPath;
@@ -177,6 +202,19 @@ export class ApiServer {
     return server;
   }
 
+  /**
+   * Serves connections from `source` instead of a Unix socket path (the Windows named pipe).
+   * Identity comes from `options.identify`, else from the source. Everything else (policy,
+   * visibility, limits, errors) is the same server.
+   */
+  static async serve(options: ApiServeOptions): Promise<ApiServer> {
+    const { source } = options;
+    const server = new ApiServer({ ...options, socketPath: source.address, identify: options.identify ?? ((socket) => source.identify(socket)) });
+    server.#source = source;
+    await source.start((connection) => server.#server.emit('connection', connection));
+    return server;
+  }
+
   get connectionCount(): number {
     return this.#connections.size;
   }
@@ -190,11 +228,12 @@ export class ApiServer {
     this.#server.closeAllConnections();
     for (const socket of this.#connections.keys()) socket.destroy();
     await closed;
-    await removeSocketFile(this.socketPath, this.#ino);
+    if (this.#source) await this.#source.close();
+    else await removeSocketFile(this.socketPath, this.#ino);
   }
 
   #onConnection(socket: Socket): void {
-    let credentials: PeerCredentials;
+    let credentials: CallerIdentity;
     try {
       credentials = (this.#options.identify ?? readPeerCredentials)(socket);
     } catch (error) {

@@ -20,6 +20,13 @@ export interface Caller {
   groups: readonly number[];
   /** Unique per accepted connection for the server's lifetime; connection-bound leases hang on it. */
   connectionId: string;
+  /**
+   * Windows only (named pipe): the token's user SID, which `uid` stands for (see
+   * src/platform/windows/pipe-sid.ts for the mapping). Absent on Linux.
+   */
+  sid?: string;
+  /** Windows only: the token's enabled group SIDs, which `groups` stand for. */
+  groupSids?: readonly string[];
 }
 
 export interface LeaseService {
