@@ -189,15 +189,18 @@ export function uidForSid(sid: string): number {
  */
 export class SidIdRegistry {
   readonly #byUid = new Map<number, string>();
+  readonly #map: (sid: string) => number;
 
-  constructor(known: readonly string[] = []) {
+  /** `map` is uidForSid; tests pass another to make collisions happen. */
+  constructor(known: readonly string[] = [], map: (sid: string) => number = uidForSid) {
+    this.#map = map;
     for (const sid of known) this.idFor(sid);
   }
 
   /** uidForSid(sid), or ERR_WIN32_PIPE_IDENTITY if another SID holds that uid already. */
   idFor(sid: string): number {
     const canonical = canonicalSid(sid);
-    const uid = uidForSid(canonical);
+    const uid = this.#map(canonical);
     const holder = this.#byUid.get(uid);
     if (holder !== undefined && holder !== canonical) {
       throw sidError(`SIDs ${holder} and ${canonical} map to the same uid ${uid}; refusing the second`, { uid });
