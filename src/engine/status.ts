@@ -117,6 +117,16 @@ export function engineStatus(state: EngineState, now: number): EngineStatus {
       });
     return { name: iface.name, ifindex: link?.ifindex ?? null, up: link?.up ?? false, prefixes, addresses };
   });
+  // Usable addresses by (interface, label), in one pass: scanning every address for every lease
+  // made the status quadratic, and the API reads it on every request (1,000 leases: seconds).
+  const usable = new Map<string, string[]>();
+  for (const a of Object.values(state.addresses)) {
+    if (!a.usable || a.address === null || a.label === '') continue;
+    const key = `${a.ifname}\u0000${a.label}`;
+    const list = usable.get(key);
+    if (list) list.push(a.address);
+    else usable.set(key, [a.address]);
+  }
   const leases = Object.values(state.leases)
     .sort((a, b) => byText(a.ifname, b.ifname) || byText(a.label, b.label))
     .map((l): LeaseStatus => ({
@@ -125,10 +135,7 @@ export function engineStatus(state: EngineState, now: number): EngineStatus {
       uid: l.uid,
       binding: l.binding,
       state: l.phase,
-      addresses: Object.values(state.addresses)
-        .filter((a) => a.ifname === l.ifname && a.label === l.label && a.usable && a.address !== null)
-        .map((a) => a.address!)
-        .sort(byText),
+      addresses: [...(usable.get(`${l.ifname}\u0000${l.label}`) ?? [])].sort(byText),
     }));
   return { interfaces, leases, stats: { ...state.stats } };
 }
