@@ -11,7 +11,7 @@ import type { Caller, LeaseService } from '../api/service.js';
 import type { ApiEvent, Lease, LeaseAddress, LeaseKey, LeaseRequest, StatusAddress, StatusReport } from '../api/protocol.js';
 import type { EngineDriver } from '../engine/driver.js';
 import type { Engine } from '../engine/engine.js';
-import type { EngineStatus } from '../engine/status.js';
+import type { AddressStatus, EngineStatus } from '../engine/status.js';
 import type { EngineReport } from '../engine/types.js';
 import { Stable6Error, type ErrorCode } from '../errors.js';
 
@@ -53,6 +53,8 @@ export class EngineLeaseService implements LeaseService {
         for (const w of waiters) w.resolve(report);
       }
     }
+    // An event costs a status of the whole engine: none is made when nobody follows the stream.
+    if (this.#listeners.size === 0) return;
     for (const event of this.#eventsFor(report)) for (const listener of [...this.#listeners]) listener(event);
   }
 
@@ -86,11 +88,16 @@ export class EngineLeaseService implements LeaseService {
     const lease = status.leases.find((l) => l.ifname === ifname && l.label === label);
     if (!lease) return undefined;
     const iface = status.interfaces.find((i) => i.name === ifname);
-    const addresses: LeaseAddress[] = (iface?.addresses ?? [])
-      .filter((a) => a.label === label && a.address !== null && lease.addresses.includes(a.address))
+    return this.#toLease(lease, (iface?.addresses ?? []).filter((a) => a.label === label));
+  }
+
+  #toLease(lease: EngineStatus['leases'][number], candidates: readonly AddressStatus[]): Lease {
+    const usable = new Set(lease.addresses);
+    const addresses: LeaseAddress[] = candidates
+      .filter((a) => a.address !== null && usable.has(a.address))
       // The engine lists in a lease only addresses that can be bound: one still in DAD is optimistic (RFC 4429).
       .map((a) => ({ address: a.address!, prefix: a.prefix, state: a.state === 'tentative' ? 'optimistic' : a.state, validLifetimeSec: a.validLifetimeSec, preferredLifetimeSec: a.preferredLifetimeSec }));
-    return { label, interface: ifname, uid: lease.uid, persistent: lease.binding === 'persistent', addresses };
+    return { label: lease.label, interface: lease.ifname, uid: lease.uid, persistent: lease.binding === 'persistent', addresses };
   }
 
   async lease(caller: Caller, request: LeaseRequest): Promise<Lease> {
@@ -120,8 +127,19 @@ export class EngineLeaseService implements LeaseService {
   }
 
   list(): readonly Lease[] {
+    // The API server reads this on every lease request: one pass over the addresses, not one per lease.
     const status = this.#status();
-    return status.leases.map((l) => this.#leaseOf(status, l.ifname, l.label)).filter((l): l is Lease => l !== undefined);
+    const byLabel = new Map<string, AddressStatus[]>();
+    for (const iface of status.interfaces) {
+      for (const a of iface.addresses) {
+        if (a.label === '') continue;
+        const key = keyOf(iface.name, a.label);
+        const list = byLabel.get(key);
+        if (list) list.push(a);
+        else byLabel.set(key, [a]);
+      }
+    }
+    return status.leases.map((l) => this.#toLease(l, byLabel.get(keyOf(l.ifname, l.label)) ?? []));
   }
 
   async release(_caller: Caller, key: LeaseKey, ownerUid: number): Promise<Lease> {
