@@ -43,6 +43,61 @@ export const readU32: (b: Uint8Array, offset: number) => number = HOST_LITTLE_EN
   ? (b, o) => ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16) | ((b[o + 3] ?? 0) << 24)) >>> 0
   : (b, o) => (((b[o] ?? 0) << 24) | ((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0)) >>> 0;
 
+/** Writes a host-order u32 (already range-checked) without a DataView. */
+export const writeU32: (b: Uint8Array, offset: number, value: number) => void = HOST_LITTLE_ENDIAN
+  ? (b, o, v) => {
+      b[o] = v & 0xff;
+      b[o + 1] = (v >>> 8) & 0xff;
+      b[o + 2] = (v >>> 16) & 0xff;
+      b[o + 3] = (v >>> 24) & 0xff;
+    }
+  : (b, o, v) => {
+      b[o] = (v >>> 24) & 0xff;
+      b[o + 1] = (v >>> 16) & 0xff;
+      b[o + 2] = (v >>> 8) & 0xff;
+      b[o + 3] = v & 0xff;
+    };
+
+/** Writes a host-order u16, likewise. */
+export const writeU16: (b: Uint8Array, offset: number, value: number) => void = HOST_LITTLE_ENDIAN
+  ? (b, o, v) => {
+      b[o] = v & 0xff;
+      b[o + 1] = (v >>> 8) & 0xff;
+    }
+  : (b, o, v) => {
+      b[o] = (v >>> 8) & 0xff;
+      b[o + 1] = v & 0xff;
+    };
+
+/** A host-order u16, likewise. */
+export const readU16: (b: Uint8Array, offset: number) => number = HOST_LITTLE_ENDIAN
+  ? (b, o) => (b[o] ?? 0) | ((b[o + 1] ?? 0) << 8)
+  : (b, o) => ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
+
+function attributeLengthError(type: number, offset: number, length: number, left: number): Stable6Error {
+  return new Stable6Error('ERR_NETLINK_DECODE', `attribute ${type} at ${offset} has length ${length}, ${left} bytes left`, {
+    details: { offset, type, length },
+  });
+}
+
+function strayBytesError(count: number): Stable6Error {
+  return new Stable6Error('ERR_NETLINK_DECODE', `${count} stray bytes after the attributes`);
+}
+
+/**
+ * Checks the attribute chain in `bytes[start, end)` the way AttributeSet.decode does, throwing
+ * the same ERR_NETLINK_DECODE (offsets relative to `start`), without allocating.
+ */
+export function checkAttributes(bytes: Uint8Array, start: number, end: number): void {
+  let offset = start;
+  while (offset + NLA_HDRLEN <= end) {
+    const length = readU16(bytes, offset);
+    if (length < NLA_HDRLEN || offset + length > end) throw attributeLengthError(readU16(bytes, offset + 2), offset - start, length, end - offset);
+    offset += align4(length);
+  }
+  for (let i = offset; i < end; i++) if (bytes[i] !== 0) throw strayBytesError(end - offset);
+}
+
 export const u8: ValueCodec<number> = {
   decode: (b) => (b.length === 1 ? (b[0] ?? 0) : undefined),
   encode: (v) => {
@@ -56,7 +111,7 @@ export const u32: ValueCodec<number> = {
   encode: (v) => {
     checkUint(v, 0xffffffff, 'u32 attribute');
     const out = new Uint8Array(4);
-    view(out).setUint32(0, v, HOST_LITTLE_ENDIAN);
+    writeU32(out, 0, v);
     return out;
   },
 };
@@ -114,11 +169,11 @@ export function u32Struct<K extends string>(names: readonly K[]): ValueCodec<Rec
     },
     encode: (v) => {
       const out = new Uint8Array(size);
-      const dv = view(out);
-      names.forEach((name, i) => {
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i] as K;
         checkUint(v[name], 0xffffffff, name);
-        dv.setUint32(i * 4, v[name], HOST_LITTLE_ENDIAN);
-      });
+        writeU32(out, i * 4, v[name]);
+      }
       return out;
     },
   };
@@ -157,19 +212,20 @@ export function attributeSet<S extends AttributeSpec>(spec: S): AttributeSet<S> 
     return [entry[0], entry[1].encode((attribute as { value: unknown }).value)];
   };
 
-  const encodeInto = (attributes: readonly AttributeOf<S>[], out: Uint8Array, offset: number): number => {
-    const dv = view(out);
-    for (const attribute of attributes) {
-      const [type, value] = valueBytes(attribute);
+  /** Writes attributes whose values are already encoded; returns the offset after the last (padded) one. */
+  const writeEncoded = (values: readonly [number, Uint8Array][], out: Uint8Array, offset: number): number => {
+    for (const [type, value] of values) {
       const length = NLA_HDRLEN + value.length;
       if (length > 0xffff) throw encodeError(`attribute ${type} is ${length} bytes, more than 65535`);
-      dv.setUint16(offset, length, HOST_LITTLE_ENDIAN);
-      dv.setUint16(offset + 2, type, HOST_LITTLE_ENDIAN);
+      writeU16(out, offset, length);
+      writeU16(out, offset + 2, type);
       out.set(value, offset + NLA_HDRLEN);
       offset += align4(length);
     }
     return offset;
   };
+
+  const encodeInto = (attributes: readonly AttributeOf<S>[], out: Uint8Array, offset: number): number => writeEncoded(attributes.map(valueBytes), out, offset);
 
   const encodedLength = (attributes: readonly AttributeOf<S>[]): number =>
     attributes.reduce((sum, a) => sum + align4(NLA_HDRLEN + valueBytes(a)[1].length), 0);
@@ -183,11 +239,7 @@ export function attributeSet<S extends AttributeSpec>(spec: S): AttributeSet<S> 
       while (offset + NLA_HDRLEN <= buffer.length) {
         const length = dv.getUint16(offset, HOST_LITTLE_ENDIAN);
         const type = dv.getUint16(offset + 2, HOST_LITTLE_ENDIAN);
-        if (length < NLA_HDRLEN || offset + length > buffer.length) {
-          throw new Stable6Error('ERR_NETLINK_DECODE', `attribute ${type} at ${offset} has length ${length}, ${buffer.length - offset} bytes left`, {
-            details: { offset, type, length },
-          });
-        }
+        if (length < NLA_HDRLEN || offset + length > buffer.length) throw attributeLengthError(type, offset, length, buffer.length - offset);
         const value = buffer.subarray(offset + NLA_HDRLEN, offset + length);
         const entry = byType.get(type);
         const decoded = entry?.codec.decode(value);
@@ -199,16 +251,18 @@ export function attributeSet<S extends AttributeSpec>(spec: S): AttributeSet<S> 
         offset += align4(length);
       }
       // Fewer than 4 bytes left can only be padding the sender added; anything else is malformed.
-      if (offset < buffer.length && buffer.subarray(offset).some((b) => b !== 0)) {
-        throw new Stable6Error('ERR_NETLINK_DECODE', `${buffer.length - offset} stray bytes after the attributes`);
-      }
+      if (offset < buffer.length && buffer.subarray(offset).some((b) => b !== 0)) throw strayBytesError(buffer.length - offset);
       return out;
     },
     encodedLength,
     encodeInto,
     encode(attributes) {
-      const out = new Uint8Array(encodedLength(attributes));
-      encodeInto(attributes, out, 0);
+      // Each value encoded once (encodedLength then encodeInto would encode each twice).
+      const values = attributes.map(valueBytes);
+      let total = 0;
+      for (const [, value] of values) total += align4(NLA_HDRLEN + value.length);
+      const out = new Uint8Array(total);
+      writeEncoded(values, out, 0);
       return out;
     },
   };

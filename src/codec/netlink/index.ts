@@ -2,11 +2,17 @@
 export * from './constants.js';
 export {
   attributeValue,
+  checkAttributes,
+  readU16,
+  readU32,
   type AttributeSet,
   type UnknownAttribute,
 } from './attributes.js';
 export {
   bodyKindOf,
+  checkNetlinkBody,
+  scanNetlinkMessages,
+  type NetlinkMessageVisitor,
   decodeNetlinkMessage,
   decodeNetlinkMessages,
   encodeNetlinkMessage,

@@ -12,9 +12,14 @@ import {
   align4,
   attributeSet,
   bytes,
+  checkAttributes,
   cString,
   fixedBytes,
   HOST_LITTLE_ENDIAN,
+  readU16,
+  readU32,
+  writeU16,
+  writeU32,
   u32,
   u32Struct,
   u8,
@@ -377,27 +382,72 @@ function decodeBody(header: NetlinkHeader, p: Uint8Array): NetlinkBody {
 /** Decodes every message in a datagram. Throws ERR_NETLINK_DECODE on a broken header or attribute chain. */
 export function decodeNetlinkMessages(datagram: Uint8Array): NetlinkMessage[] {
   const out: NetlinkMessage[] = [];
-  const dv = view(datagram);
-  const le = HOST_LITTLE_ENDIAN;
-  let offset = 0;
-  while (offset < datagram.length) {
-    if (datagram.length - offset < C.NLMSG_HDRLEN) {
-      throw decodeError(`${datagram.length - offset} bytes left at ${offset}, less than a netlink header`, { offset });
-    }
-    const length = dv.getUint32(offset, le);
-    if (length < C.NLMSG_HDRLEN || offset + length > datagram.length) {
-      throw decodeError(`message at ${offset} claims ${length} bytes, ${datagram.length - offset} left`, { offset, length });
-    }
-    const header: NetlinkHeader = {
-      type: dv.getUint16(offset + 4, le),
-      flags: dv.getUint16(offset + 6, le),
-      seq: dv.getUint32(offset + 8, le),
-      pid: dv.getUint32(offset + 12, le),
-    };
-    out.push({ header, body: decodeBody(header, datagram.subarray(offset + C.NLMSG_HDRLEN, offset + length)) });
-    offset += Math.min(align4(length), datagram.length - offset);
-  }
+  scanNetlinkMessages(datagram, (type, flags, seq, pid, start, end) => {
+    const header: NetlinkHeader = { type, flags, seq, pid };
+    out.push({ header, body: decodeBody(header, datagram.subarray(start, end)) });
+  });
   return out;
+}
+
+/**
+ * Called for each message of a datagram with its header fields and where its payload lies
+ * (`datagram[start, end)`), without decoding or allocating anything.
+ */
+export type NetlinkMessageVisitor = (type: number, flags: number, seq: number, pid: number, start: number, end: number) => void;
+
+/**
+ * Walks the messages of a datagram with the same header checks, and the same errors, as
+ * decodeNetlinkMessages, but decodes no body: for hot paths that look at the headers first
+ * (which request a reply answers) and decode the payload only when, and as far as, needed.
+ */
+export function scanNetlinkMessages(datagram: Uint8Array, visit: NetlinkMessageVisitor): void {
+  const total = datagram.length;
+  let offset = 0;
+  while (offset < total) {
+    if (total - offset < C.NLMSG_HDRLEN) {
+      throw decodeError(`${total - offset} bytes left at ${offset}, less than a netlink header`, { offset });
+    }
+    const length = readU32(datagram, offset);
+    if (length < C.NLMSG_HDRLEN || offset + length > total) {
+      throw decodeError(`message at ${offset} claims ${length} bytes, ${total - offset} left`, { offset, length });
+    }
+    visit(readU16(datagram, offset + 4), readU16(datagram, offset + 6), readU32(datagram, offset + 8), readU32(datagram, offset + 12), offset + C.NLMSG_HDRLEN, offset + length);
+    offset += Math.min(align4(length), total - offset);
+  }
+}
+
+/**
+ * Throws exactly when decoding this message's payload would (ERR_NETLINK_DECODE: a broken
+ * attribute chain), without building anything: lets a reader keep a message's bytes to decode
+ * later and still refuse a bad datagram at once.
+ */
+export function checkNetlinkBody(type: number, flags: number, datagram: Uint8Array, start: number, end: number): void {
+  const kind = bodyKindOf(type);
+  const length = end - start;
+  if (length < FIXED_SIZE[kind]) return; // decodes to a raw body
+  switch (kind) {
+    case 'link':
+    case 'address':
+    case 'route':
+    case 'prefix':
+      checkAttributes(datagram, start + FIXED_SIZE[kind], end);
+      return;
+    case 'nd-user-option': {
+      const optionsEnd = 16 + readU16(datagram, start + 2);
+      if (optionsEnd <= length) checkAttributes(datagram, start + Math.min(length, align4(optionsEnd)), end);
+      return;
+    }
+    case 'error': {
+      if ((flags & C.NLM_F_ACK_TLVS) === 0) return;
+      const requestLength = readU32(datagram, start + 4);
+      const payloadEnd = (flags & C.NLM_F_CAPPED) !== 0 ? 20 : Math.min(length, 20 + Math.max(0, requestLength - C.NLMSG_HDRLEN));
+      checkAttributes(datagram, start + Math.min(length, align4(payloadEnd)), end);
+      return;
+    }
+    case 'done':
+    case 'raw':
+      return;
+  }
 }
 
 /** Decodes a buffer that must hold exactly one message. */
@@ -508,32 +558,55 @@ function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Encodes one message; nlmsg_len is computed. The body kind must be the one the type carries. */
-export function encodeNetlinkMessage(message: NetlinkMessage): Uint8Array {
+/** The fixed part and the rest of one message, checked, ready to write. */
+function messageParts(message: NetlinkMessage): Uint8Array[] {
   const { header, body } = message;
   const expected = bodyKindOf(header.type);
   if (body.kind !== expected && body.kind !== 'raw') {
     throw encodeError(`message type ${header.type} carries a ${expected} body, not ${body.kind}`);
   }
-  const parts = [fixedPart(body, header.flags), ...tailParts(body)];
-  const payloadLength = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(C.NLMSG_HDRLEN + payloadLength);
-  const dv = view(out);
-  const le = HOST_LITTLE_ENDIAN;
-  dv.setUint32(0, out.length, le);
-  dv.setUint16(4, header.type, le);
-  dv.setUint16(6, header.flags, le);
-  dv.setUint32(8, header.seq, le);
-  dv.setUint32(12, header.pid, le);
-  let offset = C.NLMSG_HDRLEN;
+  return [fixedPart(body, header.flags), ...tailParts(body)];
+}
+
+/** Writes the header and parts at `offset`; returns the message's length (unpadded). */
+function writeMessage(header: NetlinkHeader, parts: readonly Uint8Array[], out: Uint8Array, offset: number): number {
+  const length = partsLength(parts);
+  writeU32(out, offset, length);
+  writeU16(out, offset + 4, header.type);
+  writeU16(out, offset + 6, header.flags);
+  writeU32(out, offset + 8, header.seq >>> 0);
+  writeU32(out, offset + 12, header.pid >>> 0);
+  let at = offset + C.NLMSG_HDRLEN;
   for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
+    out.set(part, at);
+    at += part.length;
   }
+  return length;
+}
+
+function partsLength(parts: readonly Uint8Array[]): number {
+  let length = C.NLMSG_HDRLEN;
+  for (const part of parts) length += part.length;
+  return length;
+}
+
+/** Encodes one message; nlmsg_len is computed. The body kind must be the one the type carries. */
+export function encodeNetlinkMessage(message: NetlinkMessage): Uint8Array {
+  const parts = messageParts(message);
+  const out = new Uint8Array(partsLength(parts));
+  writeMessage(message.header, parts, out, 0);
   return out;
 }
 
-/** Encodes several messages into one datagram, each padded to 4 bytes. */
+/** Encodes several messages into one datagram, each padded to 4 bytes (written in place, no per-message copy). */
 export function encodeNetlinkMessages(messages: readonly NetlinkMessage[]): Uint8Array {
-  return concatBytes(messages.map((m) => padded(encodeNetlinkMessage(m))));
+  const all = messages.map(messageParts);
+  let total = 0;
+  for (const parts of all) total += align4(partsLength(parts));
+  const out = new Uint8Array(total);
+  let offset = 0;
+  messages.forEach((m, i) => {
+    offset += align4(writeMessage(m.header, all[i] ?? [], out, offset));
+  });
+  return out;
 }

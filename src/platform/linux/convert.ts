@@ -5,6 +5,11 @@ import { Ipv6Address } from '../../core/address.js';
 import { Ipv6Prefix } from '../../core/prefix.js';
 import {
   AF_INET6,
+  IFA_ADDRESS,
+  IFA_CACHEINFO,
+  IFA_FLAGS,
+  IFA_LOCAL,
+  IFA_PROTO,
   IFA_F_DADFAILED,
   IFA_F_DEPRECATED,
   IFA_F_NODAD,
@@ -20,6 +25,8 @@ import {
   RTN_UNICAST,
   USER_HZ,
   attributeValue,
+  readU16,
+  readU32,
   type AddressBody,
   type LinkBody,
   type NdUserOptionBody,
@@ -79,6 +86,62 @@ export function addressInfo(body: AddressBody): AddressInfo | undefined {
       permanent,
       noDad: (flags & IFA_F_NODAD) !== 0,
       noPrefixRoute: (flags & IFA_F_NOPREFIXROUTE) !== 0,
+    },
+    owned: protocol === STABLE6_PROTOCOL,
+  };
+  if (protocol !== undefined) info.protocol = protocol;
+  return info;
+}
+
+/**
+ * The same as `addressInfo(decoded body)` for an RTM_NEWADDR message whose payload is
+ * `bytes[start, end)` and whose attribute chain was already checked (checkNetlinkBody), read
+ * straight from the bytes: for big dumps, where the intermediate objects of a full decode
+ * (body, attribute list, attribute objects, value copies) are most of the cost.
+ * undefined where addressInfo gives undefined or the payload would decode as a raw body.
+ */
+export function addressInfoAt(bytes: Uint8Array, start: number, end: number): AddressInfo | undefined {
+  if (end - start < 8 || bytes[start] !== AF_INET6) return undefined;
+  // The first attribute of each kind that decodes (decode keeps one of the wrong length as unknown).
+  let address = -1;
+  let addressLength = 0;
+  let local = -1;
+  let localLength = 0;
+  let cache = -1;
+  let flags: number | undefined;
+  let protocol: number | undefined;
+  for (let offset = start + 8; offset + 4 <= end; ) {
+    const length = readU16(bytes, offset);
+    const type = readU16(bytes, offset + 2);
+    const value = offset + 4;
+    const size = length - 4;
+    if (type === IFA_ADDRESS && address < 0) [address, addressLength] = [value, size];
+    else if (type === IFA_LOCAL && local < 0) [local, localLength] = [value, size];
+    else if (type === IFA_CACHEINFO && size === 16 && cache < 0) cache = value;
+    else if (type === IFA_FLAGS && size === 4 && flags === undefined) flags = readU32(bytes, value);
+    else if (type === IFA_PROTO && size === 1 && protocol === undefined) protocol = bytes[value] ?? 0;
+    offset += (length + 3) & ~3;
+  }
+  const raw = address >= 0 ? address : local;
+  if (raw < 0 || (address >= 0 ? addressLength : localLength) !== 16) return undefined;
+  const f = flags ?? bytes[start + 2] ?? 0;
+  const permanent = (f & IFA_F_PERMANENT) !== 0;
+  const ip = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) ip[i] = bytes[raw + i] as number;
+  const info: AddressInfo = {
+    ifindex: readU32(bytes, start + 4),
+    address: Ipv6Address.adopt(ip),
+    prefixLength: bytes[start + 1] ?? 0,
+    validLifetimeSec: permanent || cache < 0 ? INFINITE_LIFETIME : readU32(bytes, cache + 4),
+    preferredLifetimeSec: permanent || cache < 0 ? INFINITE_LIFETIME : readU32(bytes, cache),
+    flags: {
+      tentative: (f & IFA_F_TENTATIVE) !== 0,
+      dadFailed: (f & IFA_F_DADFAILED) !== 0,
+      deprecated: (f & IFA_F_DEPRECATED) !== 0,
+      optimistic: (f & IFA_F_OPTIMISTIC) !== 0,
+      permanent,
+      noDad: (f & IFA_F_NODAD) !== 0,
+      noPrefixRoute: (f & IFA_F_NOPREFIXROUTE) !== 0,
     },
     owned: protocol === STABLE6_PROTOCOL,
   };

@@ -42,6 +42,7 @@ import {
   RTNLGRP_LINK,
   RTNLGRP_ND_USEROPT,
   decodeNetlinkMessages,
+  scanNetlinkMessages,
   type AddressAttribute,
   type NetlinkMessage,
   type RouteAttribute,
@@ -62,6 +63,7 @@ import {
 } from '../platform.js';
 import {
   addressInfo,
+  addressInfoAt,
   addressKey,
   defaultRoutes,
   linkInfo,
@@ -82,8 +84,18 @@ export interface LinuxPlatformOptions {
   dial?: NetlinkDialer;
   /** SO_RCVBUF of the event socket (default 8 MiB); tests make it tiny to force ENOBUFS. */
   eventReceiveBufferBytes?: number;
-  /** Requests per datagram in addAddresses (default 32), each datagram sent off the event loop. */
+  /**
+   * Requests per datagram in addAddresses (default 4). The kernel handles a datagram without
+   * yielding its CPU (this kernel is built non-preemptible), and its time per address grows
+   * with the table: small datagrams keep that span short.
+   */
   batchSize?: number;
+  /**
+   * Requests handed to the kernel in one off-loop call in addAddresses (default 128, as
+   * datagrams of `batchSize` through sendmmsg): fewer hand-offs to the thread pool and fewer
+   * event-loop wake-ups, since their ACKs are read together.
+   */
+  requestsPerSend?: number;
   /** Where the per-interface sysctls live (default /proc/sys/net/ipv6/conf). */
   sysctlRoot?: string;
   /** Sends a Router Solicitation; the raw ICMPv6 socket by default. */
@@ -92,7 +104,10 @@ export interface LinuxPlatformOptions {
   onListenerError?: (error: unknown) => void;
 }
 
-const DEFAULT_BATCH = 32;
+const DEFAULT_BATCH = 4;
+const DEFAULT_REQUESTS_PER_SEND = 128;
+/** Sends of addAddresses queued at once: the next is ready when the kernel finishes one. */
+const SENDS_IN_FLIGHT = 2;
 
 const EVENT_GROUPS = [RTNLGRP_LINK, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV6_PREFIX, RTNLGRP_ND_USEROPT];
 
@@ -177,12 +192,14 @@ export class LinuxPlatform implements Platform {
   #reportSync = false;
   #closed = false;
   #batchSize: number;
+  #requestsPerSend: number;
   /** Keys of addresses notified while an optimistic read-back runs (#reportOptimistic). */
   readonly #touched = new Set<Set<string>>();
 
   constructor(options: LinuxPlatformOptions = {}) {
     this.#options = options;
     this.#batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH);
+    this.#requestsPerSend = Math.max(this.#batchSize, options.requestsPerSend ?? DEFAULT_REQUESTS_PER_SEND);
     this.#dial = options.dial ?? dialKernel;
     this.#client = new NetlinkClient(this.#dial);
   }
@@ -222,13 +239,16 @@ export class LinuxPlatform implements Platform {
   }
 
   async listAddresses(ifindex?: number): Promise<AddressInfo[]> {
-    const replies = await this.#client.dump('list addresses', RTM_GETADDR, ifaddrBody(0, 0, []));
+    // Raw: the parts stay bytes until the dump ends, then become AddressInfo in one pass with no
+    // intermediate objects (a 10,000-address dump decoded eagerly was mostly garbage collection).
+    const dump = await this.#client.dumpRaw('list addresses', RTM_GETADDR, ifaddrBody(0, 0, []));
     const out: AddressInfo[] = [];
-    for (const m of replies) {
-      if (m.body.kind !== 'address' || m.header.type !== RTM_NEWADDR) continue;
-      if (ifindex !== undefined && m.body.index !== ifindex) continue;
-      const info = addressInfo(m.body);
-      if (info) out.push(info);
+    for (const datagram of dump.datagrams) {
+      scanNetlinkMessages(datagram, (type, _flags, seq, _pid, start, end) => {
+        if (seq !== dump.seq || type !== RTM_NEWADDR) return;
+        const info = addressInfoAt(datagram, start, end);
+        if (info && (ifindex === undefined || info.ifindex === ifindex)) out.push(info);
+      });
     }
     return out;
   }
@@ -260,9 +280,14 @@ export class LinuxPlatform implements Platform {
   }
 
   async addAddresses(requests: readonly AddAddressRequest[]): Promise<(Error | undefined)[]> {
-    const results: (Error | undefined)[] = [];
-    for (let i = 0; i < requests.length; ) {
-      const chunk = requests.slice(i, i + this.#batchSize);
+    const results = new Array<Error | undefined>(requests.length).fill(undefined);
+    const inFlight: Promise<void>[] = [];
+    // The first sends are small and grow: they run cold (unoptimized) code, whose cost per
+    // request is many times the warm one, and each send's encoding runs on the event loop.
+    let size = this.#batchSize;
+    for (let i = 0; i < requests.length; size = Math.min(size * 2, this.#requestsPerSend)) {
+      const first = i;
+      const chunk = requests.slice(i, i + size);
       i += chunk.length;
       const encoded: (NetlinkRequest | Error)[] = chunk.map((r) => {
         try {
@@ -273,54 +298,29 @@ export class LinuxPlatform implements Platform {
       });
       const valid = encoded.filter((e): e is NetlinkRequest => !(e instanceof Error));
       // Off the loop: the kernel's time per address grows with the table (notes), and spikes.
-      const outcomes = valid.length > 0 ? await this.#client.batch('add address', valid, true) : [];
-      let next = 0;
-      chunk.forEach((r, j) => {
-        const e = encoded[j];
-        if (e instanceof Error) return results.push(e);
-        const outcome = outcomes[next++];
-        if (!outcome || outcome.ok) return results.push(undefined);
-        const operation = `add address ${r.address.toString()}/${r.prefixLength} on ifindex ${r.ifindex}`;
-        const { details } = outcome.error;
-        return results.push(
-          new Stable6Error(outcome.error.code, outcome.error.message.replace(/^add address/, operation), { cause: outcome.error.cause, details: { ...details, operation } }),
-        );
-      });
+      const outcomes = valid.length > 0 ? this.#client.batch('add address', valid, true, this.#batchSize) : Promise.resolve([]);
+      inFlight.push(
+        outcomes.then((list) => {
+          let next = 0;
+          chunk.forEach((r, j) => {
+            const e = encoded[j];
+            if (e instanceof Error) return (results[first + j] = e);
+            const outcome = list[next++];
+            if (!outcome || outcome.ok) return undefined;
+            const operation = `add address ${r.address.toString()}/${r.prefixLength} on ifindex ${r.ifindex}`;
+            const { details } = outcome.error;
+            return (results[first + j] = new Stable6Error(outcome.error.code, outcome.error.message.replace(/^add address/, operation), {
+              cause: outcome.error.cause,
+              details: { ...details, operation },
+            }));
+          });
+        }),
+      );
+      // The next chunk is encoded while the kernel works on this one, never more than a few ahead.
+      if (inFlight.length >= SENDS_IN_FLIGHT) await inFlight.shift();
     }
-    await this.#reportOptimistic(requests.filter((r, n) => r.optimistic && results[n] === undefined));
+    await Promise.all(inFlight);
     return results;
-  }
-
-  /**
-   * Linux does not announce an address added with IFA_F_OPTIMISTIC until its DAD ends, unless
-   * `use_optimistic` is set: inet6_addr_add() skips its RTM_NEWADDR for optimistic addresses and
-   * addrconf_dad_begin() sends one only if ipv6_use_optimistic_addr(). Yet the address can be
-   * bound at once (__ipv6_chk_addr_and_flags() does not count an optimistic address as
-   * tentative), which is the point of RFC 4429. Without a report our listeners would wait for
-   * the whole DAD; so the added addresses are read back and the optimistic ones reported here.
-   * A notification about one of them that is applied while we read is newer than what we read:
-   * then ours is dropped. An address known already and past DAD (a refresh) is not read back.
-   */
-  async #reportOptimistic(added: readonly AddAddressRequest[]): Promise<void> {
-    if (!this.#events || this.#closed) return;
-    const keys = new Set(added.filter((r) => this.#state?.addresses.get(addressKey(r))?.flags.tentative !== false).map((r) => addressKey(r)));
-    if (keys.size === 0) return;
-    const touched = new Set<string>();
-    this.#touched.add(touched);
-    let listed: AddressInfo[];
-    try {
-      listed = await this.listAddresses();
-    } catch {
-      return; // the DAD-finished notification still comes
-    } finally {
-      this.#touched.delete(touched);
-    }
-    for (const address of listed) {
-      const key = addressKey(address);
-      if (!keys.has(key) || touched.has(key) || !address.flags.optimistic || !address.flags.tentative) continue;
-      this.#state?.addresses.set(key, address);
-      this.#emit({ type: 'address-changed', address });
-    }
   }
 
   async deleteAddress(request: DeleteAddressRequest): Promise<void> {

@@ -12,6 +12,7 @@
 import koffi from 'koffi';
 import { Stable6Error } from '../../errors.js';
 import { NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, SOL_NETLINK } from '../../codec/netlink/constants.js';
+import { HOST_LITTLE_ENDIAN } from '../../codec/netlink/attributes.js';
 import {
   AF_NETLINK,
   EAGAIN,
@@ -38,6 +39,78 @@ const READS_PER_CALLBACK = 64;
 
 type PollHandle = ReturnType<typeof koffi.node.poll>;
 
+/**
+ * Receive-buffer bytes reserved per reply while a send runs with the poll paused: a capped ACK
+ * is a ~1 KiB skb (truesize), an error with extended-ACK text a little more.
+ */
+const BYTES_PER_PAUSED_REPLY = 2048;
+
+interface SendMmsg {
+  /** int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags), on a pool thread. */
+  call(fd: number, vec: bigint, count: number, flags: number): Promise<number>;
+  getRcvbuf(fd: number): number;
+  pointerSize: number;
+  iovecSize: number;
+  mmsghdrSize: number;
+  /** Offsets of msg_iov, msg_iovlen and msg_len within struct mmsghdr. */
+  iovOffset: number;
+  iovlenOffset: number;
+  lenOffset: number;
+  sizeTSize: number;
+}
+
+let sendMmsg: SendMmsg | undefined;
+
+/** sendmmsg and the struct layouts it needs, from koffi's own view of the C ABI (not hard-coded). */
+function loadSendMmsg(): SendMmsg {
+  if (sendMmsg) return sendMmsg;
+  const lib = koffi.load('libc.so.6');
+  const fn = lib.func('int sendmmsg(int, void *, unsigned int, int)');
+  const getsockopt = lib.func('int getsockopt(int, int, int, _Out_ int *, _Inout_ uint32_t *)');
+  const iovec = koffi.struct({ iov_base: 'void *', iov_len: 'size_t' });
+  const msghdr = koffi.struct({
+    msg_name: 'void *',
+    msg_namelen: 'uint32_t',
+    msg_iov: 'void *',
+    msg_iovlen: 'size_t',
+    msg_control: 'void *',
+    msg_controllen: 'size_t',
+    msg_flags: 'int',
+  });
+  const mmsghdr = koffi.struct({ msg_hdr: msghdr, msg_len: 'uint32_t' });
+  const hdr = koffi.offsetof(mmsghdr, 'msg_hdr');
+  sendMmsg = {
+    call: (fd, vec, count, flags) =>
+      new Promise((resolve, reject) => {
+        fn.async(fd, vec, count, flags, (error: unknown, n: unknown) => (error ? reject(error as Error) : resolve(Number(n))));
+      }),
+    getRcvbuf: (fd) => {
+      const value = [0];
+      const length = [4];
+      return getsockopt(fd, SOL_SOCKET, SO_RCVBUF, value, length) === 0 ? (value[0] ?? 0) : 0;
+    },
+    pointerSize: koffi.sizeof('void *'),
+    sizeTSize: koffi.sizeof('size_t'),
+    iovecSize: koffi.sizeof(iovec),
+    mmsghdrSize: koffi.sizeof(mmsghdr),
+    iovOffset: hdr + koffi.offsetof(msghdr, 'msg_iov'),
+    iovlenOffset: hdr + koffi.offsetof(msghdr, 'msg_iovlen'),
+    lenOffset: koffi.offsetof(mmsghdr, 'msg_len'),
+  };
+  return sendMmsg;
+}
+
+/** How many netlink messages a datagram holds (each asks for at most one reply). */
+function messageCount(datagram: Uint8Array): number {
+  let count = 0;
+  for (let offset = 0; offset + 4 <= datagram.length; count++) {
+    const length = (datagram[offset] ?? 0) | ((datagram[offset + 1] ?? 0) << 8) | ((datagram[offset + 2] ?? 0) << 16) | ((datagram[offset + 3] ?? 0) << 24);
+    if (length < 16) return count + 1;
+    offset += (length + 3) & ~3;
+  }
+  return count;
+}
+
 function socketError(operation: string, errno: number): Stable6Error {
   const name = errnoName(errno);
   return new Stable6Error('ERR_NETLINK_SOCKET', `netlink ${operation} failed: ${name}`, { details: { operation, errno: name } });
@@ -50,6 +123,11 @@ export class KernelNetlinkSocket implements NetlinkTransport {
   // A strong reference: a poll handle that is garbage-collected closes itself.
   #poll: PollHandle | null = null;
   #closed = false;
+  /** The socket's receive buffer (as the kernel counts it), read once it is set. */
+  #rcvbuf = 0;
+  /** C memory for sendmmsg (headers, iovecs and the datagrams), reused; freed once no call uses it. */
+  #arena: { address: bigint; bytes: Uint8Array; size: number } | undefined;
+  #manyInFlight = false;
 
   constructor(options: NetlinkTransportOptions, handler: NetlinkTransportHandler) {
     this.#handler = handler;
@@ -163,12 +241,122 @@ export class KernelNetlinkSocket implements NetlinkTransport {
     this.send(datagram);
   }
 
+  /**
+   * sendmmsg on a pool thread: one hand-off for many small datagrams, and the kernel may
+   * reschedule between them (a single big datagram runs to its end without yielding on a
+   * non-preemptible kernel). While it runs, the poll is paused when the replies it can cause
+   * fit in the receive buffer: the ACKs are then read in one go afterwards instead of waking the
+   * event loop once per ACK. What was already readable is read first, so replies keep their order.
+   */
+  async sendManyAsync(datagrams: readonly Uint8Array[]): Promise<void> {
+    if (this.#closed) throw new Stable6Error('ERR_NETLINK_CLOSED', 'netlink socket is closed');
+    if (datagrams.length === 0) return;
+    if (this.#manyInFlight) throw new Stable6Error('ERR_NETLINK_SOCKET', 'netlink sendmmsg already in flight on this socket');
+    const m = loadSendMmsg();
+    const replies = datagrams.reduce((n, d) => n + messageCount(d), 0);
+    if (this.#rcvbuf === 0) this.#rcvbuf = m.getRcvbuf(this.#fd);
+    let pause = replies * BYTES_PER_PAUSED_REPLY <= this.#rcvbuf;
+    let sent = 0;
+    this.#manyInFlight = true;
+    try {
+      // A dump in progress keeps the socket readable: then read as usual, unpaused.
+      if (pause && this.#drain(READS_PER_CALLBACK)) this.#poll?.stop();
+      else pause = false;
+      while (sent < datagrams.length && !this.#closed) {
+        const rest = datagrams.slice(sent);
+        const n = await m.call(this.#fd, this.#fill(m, rest), rest.length, 0);
+        if (n > 0) {
+          sent += n;
+          continue;
+        }
+        // errno does not cross threads: the first unsent datagram was not processed, so sending
+        // it here tells the errno (or goes through if the failure was transient).
+        try {
+          const first = rest[0];
+          if (first) this.send(first);
+          sent += 1;
+        } catch (error) {
+          const e = error instanceof Stable6Error ? error : socketError('sendmmsg', 0);
+          throw new Stable6Error(e.code, e.message, { cause: e.cause, details: { ...e.details, sentDatagrams: sent } });
+        }
+      }
+      if (sent < datagrams.length) throw new Stable6Error('ERR_NETLINK_CLOSED', 'netlink socket is closed', { details: { sentDatagrams: sent } });
+    } finally {
+      this.#manyInFlight = false;
+      if (this.#closed) this.#freeArena();
+      else if (pause) this.#startPoll();
+    }
+  }
+
+  /** Writes the mmsghdr array, its iovecs and the datagrams into the arena; returns the array's address. */
+  #fill(m: SendMmsg, datagrams: readonly Uint8Array[]): bigint {
+    const headers = datagrams.length * m.mmsghdrSize;
+    const iovecs = datagrams.length * m.iovecSize;
+    const data = datagrams.reduce((n, d) => n + ((d.length + 7) & ~7), 0);
+    const size = headers + iovecs + data;
+    if (!this.#arena || this.#arena.size < size) {
+      this.#freeArena();
+      const alloc = Math.max(size, 64 << 10);
+      const address = koffi.address(koffi.alloc('uint8_t', alloc));
+      this.#arena = { address, bytes: new Uint8Array(koffi.view(address, alloc)), size: alloc };
+    }
+    const { address, bytes } = this.#arena;
+    bytes.fill(0, 0, headers + iovecs);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const le = HOST_LITTLE_ENDIAN;
+    const put = (offset: number, value: bigint, width: number): void => {
+      if (width === 8) dv.setBigUint64(offset, value, le);
+      else dv.setUint32(offset, Number(value), le);
+    };
+    let dataOffset = headers + iovecs;
+    datagrams.forEach((datagram, i) => {
+      const header = i * m.mmsghdrSize;
+      const iov = headers + i * m.iovecSize;
+      bytes.set(datagram, dataOffset);
+      put(iov, address + BigInt(dataOffset), m.pointerSize);
+      put(iov + m.pointerSize, BigInt(datagram.length), m.sizeTSize);
+      put(header + m.iovOffset, address + BigInt(iov), m.pointerSize);
+      put(header + m.iovlenOffset, 1n, m.sizeTSize);
+      dataOffset += (datagram.length + 7) & ~7;
+    });
+    return address;
+  }
+
+  #freeArena(): void {
+    if (!this.#arena || this.#manyInFlight) return;
+    koffi.free(this.#arena.address);
+    this.#arena = undefined;
+  }
+
+  /** Reads what is already queued (before pausing the poll), as a poll callback would; true once empty. */
+  #drain(limit: number): boolean {
+    const c = libc();
+    for (let i = 0; i < limit && !this.#closed; i++) {
+      const n = c.recv(this.#fd, this.#buffer, this.#buffer.length, MSG_DONTWAIT);
+      if (n >= 0) {
+        this.#handler.datagram(this.#buffer.subarray(0, n));
+        continue;
+      }
+      const errno = c.errno();
+      if (errno === EAGAIN) return true;
+      if (errno === EINTR) continue;
+      if (errno === ENOBUFS) {
+        this.#handler.overrun();
+        continue;
+      }
+      this.#fail(socketError('recv', errno));
+      return false;
+    }
+    return false;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#poll?.close();
     this.#poll = null;
     libc().close(this.#fd);
+    this.#freeArena();
   }
 }
 

@@ -31,6 +31,13 @@ export interface NetlinkTransport {
    * changes can take the kernel tens of milliseconds). Optional: without it, `send` is used.
    */
   sendAsync?(datagram: Uint8Array): Promise<void>;
+  /**
+   * Several datagrams, in order, in one off-loop call (sendmmsg on a pool thread). The kernel
+   * may reschedule between datagrams, so small datagrams bound how long it runs without
+   * yielding the CPU. Optional: without it, the datagrams go one by one. Rejects with an error
+   * whose `details.sentDatagrams` says how many were sent (and processed) before the failure.
+   */
+  sendManyAsync?(datagrams: readonly Uint8Array[]): Promise<void>;
   close(): void;
 }
 
