@@ -191,3 +191,10 @@ export {
 export { checkPio, nextValidLifetime, nextPreferredLifetime, TWO_HOURS_SEC, type PioCheck, type PioRejection } from './core/prefix-policy.js';
 export { FakePlatform, type FakePlatformOptions, type AddInterfaceOptions, type FakeOperation, type OperationRecord } from './platform/fake/fake-platform.js';
 export { FakeClock, type Clock, type TimerHandle } from './platform/fake/fake-clock.js';
+// the local API over a Windows named pipe (src/platform/windows/pipe-*.ts); importing loads no DLL
+export { type ConnectionSource, type ApiServeOptions, type CallerIdentity } from './api/server.js';
+export { NamedPipeListener, PipeConnection, DEFAULT_PIPE_NAME, DEFAULT_PIPE_SDDL, type NamedPipeListenerOptions } from './platform/windows/pipe-listener.js';
+export { loadPipeServerApi } from './platform/windows/pipe-kernel32.js';
+export { FakePipeKernel, fakeUserToken, type FakeToken, type FakePipeKernelOptions } from './platform/windows/pipe-fake.js';
+export { SidIdRegistry, sidIdDatabase, uidForSid, identityFromToken, formatSid, parseSid, type PipeCallerIdentity } from './platform/windows/pipe-sid.js';
+export { type PipeServerApi, type IoBlock, type CompletionEntry } from './platform/windows/pipe-server-api.js';

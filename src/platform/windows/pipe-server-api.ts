@@ -95,6 +95,18 @@ export const SDDL_REVISION_1 = 1;
 /** FILE_APPEND_DATA, which for a pipe means "may create another instance of it". */
 export const FILE_CREATE_PIPE_INSTANCE = 0x0004;
 
+/** x64 layouts the binding writes and reads by offset (pipe-kernel32.ts). */
+export const PIPE_LAYOUT = {
+  /** OVERLAPPED: Internal, InternalHigh, Offset/OffsetHigh or Pointer, hEvent. */
+  OVERLAPPED_SIZE: 32,
+  OVERLAPPED_ENTRY_SIZE: 32,
+  OVERLAPPED_ENTRY_LP_OVERLAPPED: 8,
+  OVERLAPPED_ENTRY_BYTES_TRANSFERRED: 24,
+  SECURITY_ATTRIBUTES_SIZE: 24,
+  SECURITY_ATTRIBUTES_DESCRIPTOR: 8,
+  SECURITY_ATTRIBUTES_INHERIT: 16,
+} as const;
+
 /** The Win32 statuses the pipe server meets, by name. */
 export const PIPE_STATUS = {
   NO_ERROR: 0,
