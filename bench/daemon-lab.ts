@@ -77,11 +77,15 @@ export class RaWorker {
 
   /** Sends one RA with these prefixes; resolves with its send time (wall-clock ms). */
   async send(prefixes: { prefix: string; valid: number; preferred: number }[]): Promise<number> {
-    const at = this.#replies.length;
-    this.#child.stdin!.write(`${JSON.stringify(prefixes)}\n`);
-    const reply = await waitFor('the RA sent', async () => this.#replies[at], 10_000);
-    if (reply.sentMs === undefined) throw new Error(`RA not sent: ${reply.error}`);
-    return reply.sentMs;
+    // EADDRNOTAVAIL: br0's link-local source is still tentative just after the lab is made.
+    for (let attempt = 0; ; attempt++) {
+      const at = this.#replies.length;
+      this.#child.stdin!.write(`${JSON.stringify(prefixes)}\n`);
+      const reply = await waitFor('the RA sent', async () => this.#replies[at], 10_000);
+      if (reply.sentMs !== undefined) return reply.sentMs;
+      if (!reply.error?.includes('EADDRNOTAVAIL') || attempt > 100) throw new Error(`RA not sent: ${reply.error}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 }
 
