@@ -275,7 +275,9 @@ export class LeaseLab {
    */
   async startDaemon(timeoutMs = 60_000): Promise<Child> {
     if (this.daemon?.running) throw new Error('the daemon is running already');
-    const daemon = this.#track(new Child('ip', ['netns', 'exec', this.host.name, process.execPath, MAIN_JS, 'daemon', '--config', this.configFile]));
+    // S6_DAEMON_NODE_ARGS: extra Node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a benchmark.
+    const nodeArgs = (process.env.S6_DAEMON_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const daemon = this.#track(new Child('ip', ['netns', 'exec', this.host.name, process.execPath, ...nodeArgs, MAIN_JS, 'daemon', '--config', this.configFile]));
     this.daemon = daemon;
     await waitFor('the daemon to answer on its socket', async () => {
       if (!daemon.running) throw new Error(`the daemon exited ${daemon.process.exitCode ?? daemon.process.signalCode}: ${daemon.stderr}`);

@@ -1,0 +1,119 @@
+/**
+ * Issue 5 benchmark: 1,000 leases on one interface through the real daemon, against `ip -batch`
+ * adding the same 1,000 addresses in a fresh namespace. Goal: the daemon within 1.5x.
+ *
+ * Reproduce (as root, on Linux with iproute2, radvd and setpriv):
+ *
+ *   cd /work/main && npx tsc -p . && node dist/bench/lease-scale.js [LEASES] [ROUNDS] [CONCURRENCY]
+ *
+ * Daemon, per round: a fresh lab (test/integration/lease-harness.ts: host and router
+ * namespaces, radvd, short DAD retrans_time_ms=100), the daemon started and its own address
+ * up; then the clock runs from the first POST /v1/leases to the last answer, LEASES persistent
+ * leases sent by root (exempt from the rate and per-user limits) over CONCURRENCY connections at
+ * once. Every answer means the address passed DAD; the kernel is checked afterwards (all LEASES
+ * addresses there, none tentative, each the spec's address for its label).
+ *
+ * Baseline, per round: a fresh namespace pair with the same link and DAD settings, and
+ *   ip -n NS -batch FILE      (FILE: "address add ADDR/64 dev host0 valid_lft 86400 preferred_lft 0 noprefixroute" x LEASES)
+ * timed (a) until `ip` returns and (b) until the kernel shows none of them tentative (DAD over,
+ * the same point at which the daemon answers). The ratio that counts is daemon / (b); daemon /
+ * (a) is printed too. Rounds alternate daemon and baseline; figures are medians over rounds.
+ */
+import { execFile } from 'node:child_process';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { lease } from '../src/api/client.js';
+import { Netns, linkVeth } from '../test/helpers/netns.js';
+import { IFACE, LeaseLab, type KernelAddress } from '../test/integration/lease-harness.js';
+import { median } from './stats.js';
+
+const execFileAsync = promisify(execFile);
+const LEASES = Number(process.argv[2] ?? 1000);
+const ROUNDS = Number(process.argv[3] ?? 3);
+const CONCURRENCY = Number(process.argv[4] ?? 64);
+
+const labelOf = (i: number): string => `app-${i}`;
+
+async function kernelAddresses(ns: Netns): Promise<KernelAddress[]> {
+  const links = await ns.ipJson<{ addr_info?: KernelAddress[] }[]>('-6', 'addr', 'show', 'dev', IFACE, 'scope', 'global');
+  return links.flatMap((l) => l.addr_info ?? []).filter((a) => typeof a.local === 'string');
+}
+
+async function daemonRound(): Promise<{ ms: number; addresses: string[] }> {
+  const lab = await LeaseLab.create({ logLevel: 'warn', maxLeasesPerUser: 4096 });
+  try {
+    await lab.startDaemon();
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < LEASES) {
+          const i = next++;
+          const h = await lease({ label: labelOf(i), interface: IFACE, persistent: true, socketPath: lab.socketPath, timeoutMs: 600_000 });
+          if (h.addresses.length !== 1) throw new Error(`lease ${i}: ${JSON.stringify(h.lease)}`);
+        }
+      }),
+    );
+    const ms = performance.now() - t0;
+    const expected = Array.from({ length: LEASES }, (_, i) => lab.expectedAddress(labelOf(i)));
+    const inKernel = new Map((await kernelAddresses(lab.host)).map((a) => [a.local, a]));
+    const wrong = expected.filter((a) => !inKernel.get(a) || inKernel.get(a)!.tentative || inKernel.get(a)!.preferred_life_time !== 0);
+    if (wrong.length > 0) throw new Error(`${wrong.length} leased addresses are not in the kernel as expected, e.g. ${wrong[0]}`);
+    return { ms, addresses: expected };
+  } finally {
+    await lab.destroy();
+  }
+}
+
+async function baselineRound(addresses: string[]): Promise<{ addedMs: number; usableMs: number }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 's6b-'));
+  const host = await Netns.create();
+  const peer = await Netns.create();
+  try {
+    await linkVeth(host, IFACE, peer, 'r0');
+    await host.sysctl(`net.ipv6.conf.${IFACE}.autoconf`, 0);
+    const file = path.join(dir, 'batch');
+    writeFileSync(file, addresses.map((a) => `address add ${a}/64 dev ${IFACE} valid_lft 86400 preferred_lft 0 noprefixroute\n`).join(''));
+    const t0 = performance.now();
+    await execFileAsync('ip', ['-n', host.name, '-batch', file]);
+    const addedMs = performance.now() - t0;
+    const wanted = new Set(addresses);
+    for (;;) {
+      const list = (await kernelAddresses(host)).filter((a) => wanted.has(a.local));
+      if (list.length === addresses.length && list.every((a) => !a.tentative)) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return { addedMs, usableMs: performance.now() - t0 };
+  } finally {
+    await host.destroy();
+    await peer.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('run as root: the benchmark makes network namespaces');
+  const daemon: number[] = [];
+  const added: number[] = [];
+  const usable: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const d = await daemonRound();
+    const b = await baselineRound(d.addresses);
+    daemon.push(d.ms);
+    added.push(b.addedMs);
+    usable.push(b.usableMs);
+    console.log(`  round ${r + 1}: daemon ${d.ms.toFixed(0)} ms; ip -batch ${b.addedMs.toFixed(0)} ms added, ${b.usableMs.toFixed(0)} ms past DAD`);
+  }
+  const d = median(daemon);
+  const a = median(added);
+  const u = median(usable);
+  console.log(`${LEASES} leases on one interface, ${ROUNDS} rounds, ${CONCURRENCY} connections (Linux ${release()}, Node ${process.version})`);
+  console.log(`  daemon, first request to last answer:  ${d.toFixed(0)} ms (${((LEASES / d) * 1000).toFixed(0)} leases/s)`);
+  console.log(`  ip -batch, until the kernel is done DAD: ${u.toFixed(0)} ms`);
+  console.log(`  ip -batch, until ip returns:            ${a.toFixed(0)} ms`);
+  console.log(`  daemon / ip -batch past DAD: ${(d / u).toFixed(2)}x (goal <= 1.5x)   daemon / ip -batch returned: ${(d / a).toFixed(2)}x`);
+}
+
+await main();
