@@ -476,15 +476,20 @@ export class Engine {
 
   #linkChanged(ctx: Ctx, info: InterfaceInfo): void {
     const { s } = ctx;
-    // A rename or a re-used index: the old name's link is gone.
+    // A rename: the old name's link is gone, but the addresses on the interface stay with it, so
+    // what is known of addresses stable6 does not own moves to the new name.
+    const carried: string[] = [];
     for (const [name, link] of Object.entries(s.links)) {
-      if (link.ifindex === info.index && name !== info.name) this.#linkGone(ctx, name, `renamed to ${info.name}`);
+      if (link.ifindex !== info.index || name === info.name) continue;
+      carried.push(...(s.foreign[name] ?? []));
+      this.#linkGone(ctx, name, `renamed to ${info.name}`);
     }
     let link = s.links[info.name];
     if (link && link.ifindex !== info.index) {
       this.#linkGone(ctx, info.name, 'the interface was re-created');
       link = undefined;
     }
+    for (const text of carried) this.#setForeign(s, info.name, text, true);
     const wasUp = link?.up ?? false;
     if (!link) {
       link = { ifindex: info.index, up: info.up, running: info.running, configured: false, solicit: true, solicitAtMs: null, solicitFailures: 0 };
@@ -554,11 +559,24 @@ export class Engine {
     if (!present && at >= 0) list.splice(at, 1);
   }
 
+  /** The name of any known link with this index (managed or not). */
+  #linkNameByIndex(s: EngineState, ifindex: number): string | undefined {
+    for (const [name, link] of Object.entries(s.links)) if (link.ifindex === ifindex) return name;
+    return undefined;
+  }
+
   #addressChanged(ctx: Ctx, info: AddressInfo): void {
     const { s } = ctx;
+    const text = info.address.toString();
+    // Addresses stable6 does not own are remembered on every link, managed or not, so that a
+    // rename into a managed name keeps them out of reach.
+    const anyName = this.#linkNameByIndex(s, info.ifindex);
+    if (anyName !== undefined && !this.#managedConfig(s, anyName)) {
+      this.#setForeign(s, anyName, text, !info.owned);
+      return;
+    }
     const name = this.#managedNameByIndex(s, info.ifindex);
     if (name === undefined) return;
-    const text = info.address.toString();
     const entry = this.#findAddress(s, name, text);
     if (!info.owned) {
       this.#setForeign(s, name, text, true);
@@ -599,9 +617,14 @@ export class Engine {
 
   #addressRemoved(ctx: Ctx, info: AddressInfo): void {
     const { s, now } = ctx;
+    const text = info.address.toString();
+    const anyName = this.#linkNameByIndex(s, info.ifindex);
+    if (anyName !== undefined && !this.#managedConfig(s, anyName)) {
+      this.#setForeign(s, anyName, text, false);
+      return;
+    }
     const name = this.#managedNameByIndex(s, info.ifindex);
     if (name === undefined) return;
-    const text = info.address.toString();
     const entry = this.#findAddress(s, name, text);
     if (!info.owned) {
       this.#setForeign(s, name, text, false);
@@ -783,13 +806,14 @@ export class Engine {
     const owned = new Map<string, AddressInfo>();
     const foreign: Record<string, string[]> = {};
     for (const info of addresses) {
-      const name = this.#managedNameByIndex(s, info.ifindex);
+      const name = this.#linkNameByIndex(s, info.ifindex);
       if (name === undefined) continue;
       const text = info.address.toString();
-      if (info.owned) owned.set(`${name}|${text}`, info);
-      else (foreign[name] ??= []).push(text);
+      if (!info.owned) (foreign[name] ??= []).push(text);
+      else if (this.#managedConfig(s, name)) owned.set(`${name}|${text}`, info);
     }
-    for (const iface of s.config?.interfaces ?? []) s.foreign[iface.name] = foreign[iface.name] ?? [];
+    s.foreign = {};
+    for (const name of Object.keys(s.links)) s.foreign[name] = foreign[name] ?? [];
 
     for (const a of Object.values(s.addresses)) {
       const info = a.address === null ? undefined : owned.get(`${a.ifname}|${a.address}`);

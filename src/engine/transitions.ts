@@ -21,8 +21,10 @@ const ADDRESS_MOVES: Moves<AddressPhase> = {
   // reported an error but took effect).
   pending: ['tentative', 'preferred', 'deprecated', 'delayed', 'failed', 'removed'],
   tentative: ['preferred', 'deprecated', 'pending', 'delayed', 'failed', 'removed'],
-  preferred: ['tentative', 'deprecated', 'pending', 'delayed', 'removed'],
-  deprecated: ['tentative', 'preferred', 'pending', 'delayed', 'removed'],
+  // preferred/deprecated -> delayed/failed: someone else took the address (it is no longer
+  // tagged as ours); the next counter is tried, or none is left.
+  preferred: ['tentative', 'deprecated', 'pending', 'delayed', 'failed', 'removed'],
+  deprecated: ['tentative', 'preferred', 'pending', 'delayed', 'failed', 'removed'],
   delayed: ['tentative', 'pending', 'failed', 'removed'],
   failed: ['removed'],
 };

@@ -453,3 +453,15 @@ test('a default route tagged as ours that the configuration no longer has is rem
   assert.deepEqual(routes.map((r) => [r.gateway!.toString(), r.owned]), [['fe80::99', false]]);
   assert.deepEqual(second.fake.foreignTouches, []);
 });
+
+test('regression: our address taken over by someone else with no counters left fails cleanly', async () => {
+  const h = new Harness();
+  await h.start({ interfaces: [{ name: 'eth0' }], idgenRetries: 0 });
+  await h.ra(P1, 3600, 1800);
+  await h.advance(200);
+  h.fake.addForeignAddress(h.ifindex, stable(P1)); // `ip addr replace` by an administrator: no longer tagged as ours
+  await h.driver.idle();
+  assert.deepEqual(h.errors(), []);
+  assert.equal(h.status().interfaces[0]!.addresses[0]!.state, 'failed');
+  assert.deepEqual(h.fake.foreignTouches, []);
+});

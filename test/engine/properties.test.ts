@@ -188,3 +188,83 @@ for (const algorithm of ['stable6-v1', 'sloppy'] as const) {
     );
   });
 }
+
+test('the pure engine on arbitrary (even odd) event streams: never throws, never touches a foreign address, wake-ups bounded', () => {
+  const ifindexes = [2, 3, 7];
+  const names = ['eth0', 'eth1', 'wlan0'];
+  const address = fc.constantFrom('2001:db8:1::1', '2001:db8:1::2', '2001:db8:2::5', 'fe80::1', '2001:db8:1:0:1234:5678:9abc:def0');
+  const flags = fc.record({ tentative: fc.boolean(), dadFailed: fc.boolean(), deprecated: fc.boolean(), optimistic: fc.boolean(), permanent: fc.boolean(), noDad: fc.boolean(), noPrefixRoute: fc.boolean() });
+  const addressInfo = fc.record({
+    ifindex: fc.constantFrom(...ifindexes),
+    address: address.map((t) => Ipv6Address.parse(t)),
+    prefixLength: fc.constantFrom(64, 128),
+    validLifetimeSec: lifetime,
+    preferredLifetimeSec: lifetime,
+    flags,
+    owned: fc.boolean(),
+  });
+  const event = fc.oneof(
+    fc.record({ type: fc.constant('link-changed' as const), link: fc.record({ index: fc.constantFrom(...ifindexes), name: fc.constantFrom(...names), up: fc.boolean(), running: fc.boolean() }) }),
+    fc.record({ type: fc.constant('link-removed' as const), ifindex: fc.constantFrom(...ifindexes), name: fc.constantFrom(...names) }),
+    fc.record({ type: fc.constant('address-changed' as const), address: addressInfo }),
+    fc.record({ type: fc.constant('address-removed' as const), address: addressInfo }),
+    fc.record({
+      type: fc.constant('prefix-received' as const),
+      prefix: fc.record({
+        ifindex: fc.constantFrom(...ifindexes),
+        prefix: fc.constantFrom('2001:db8:1::', '2001:db8:2::', 'fe80::', '::', 'ff02::', '2001:db8:1::1').map((t) => Ipv6Address.parse(t)),
+        prefixLength: fc.constantFrom(0, 48, 64, 64, 64, 80, 128, 255),
+        onLink: fc.boolean(),
+        autonomous: fc.boolean(),
+        validLifetimeSec: lifetime,
+        preferredLifetimeSec: lifetime,
+      }),
+    }),
+    fc.constant({ type: 'timer' as const }),
+    fc.constant({ type: 'resynced' as const }),
+    fc.record({ type: fc.constant('lease-request' as const), ifname: fc.constantFrom(...names), label: fc.constantFrom('a', '', 'b'), uid: fc.nat(3), binding: fc.constant('persistent' as const) }),
+    fc.record({ type: fc.constant('lease-release' as const), ifname: fc.constantFrom(...names), label: fc.constantFrom('a', 'b'), uid: fc.nat(3) }),
+  );
+  const steps = fc.array(fc.tuple(event, fc.integer({ min: 0, max: 40 * 86_400_000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })), { maxLength: 60 });
+  fc.assert(
+    fc.property(steps, fc.boolean(), (list, snapshotFirst) => {
+      const engine = new Engine({ secret: Buffer.alloc(32, 1), algorithms: { sloppy } });
+      let state = engine.initialState();
+      let now = 1000;
+      const foreign = new Set<string>();
+      const run = (e: EngineEvent): void => {
+        const result = engine.step(state, e, now, 0.5);
+        state = result.state;
+        if (result.wakeAt !== undefined) assert.ok(result.wakeAt > now && result.wakeAt - now <= MAX_TIMER_MS, `wakeAt ${result.wakeAt - now}`);
+        for (const c of result.commands) {
+          if (c.type === 'add-address' || c.type === 'delete-address') assert.ok(!foreign.has(`${c.ifindex} ${c.address}`), `${c.type} of foreign ${c.address}`);
+          if (c.type === 'add-address') assert.ok(!isReservedIid(Ipv6Address.parse(c.address).toBytes(), 8));
+        }
+      };
+      run({ type: 'config', config: { interfaces: [{ name: 'eth0' }, { name: 'eth1', algorithm: 'sloppy', staticPrefixes: [{ prefix: '2001:db8:1::/64' }] }] } });
+      if (snapshotFirst) run({ type: 'snapshot', links: [{ index: 2, name: 'eth0', up: true, running: true }, { index: 3, name: 'eth1', up: true, running: true }], addresses: [], routes: [] });
+      // The model: which links exist, and the addresses others hold on them (an address on a link
+      // not announced yet cannot be known to anyone).
+      const links = new Map<number, string>(snapshotFirst ? [[2, 'eth0'], [3, 'eth1']] : []);
+      for (const [e, dt] of list) {
+        now += dt;
+        if (e.type === 'link-changed') {
+          for (const [index, name] of links) if (name === e.link.name && index !== e.link.index) {
+            links.delete(index);
+            for (const k of [...foreign]) if (k.startsWith(`${index} `)) foreign.delete(k);
+          }
+          links.set(e.link.index, e.link.name);
+        }
+        if (e.type === 'link-removed') links.delete(e.ifindex);
+        if ((e.type === 'address-changed' || e.type === 'address-removed') && links.has(e.address.ifindex)) {
+          const key = `${e.address.ifindex} ${e.address.address.toString()}`;
+          if (e.type === 'address-changed' && !e.address.owned) foreign.add(key);
+          else foreign.delete(key);
+        }
+        if (e.type === 'link-removed') for (const k of [...foreign]) if (k.startsWith(`${e.ifindex} `)) foreign.delete(k);
+        run(e as EngineEvent);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
