@@ -334,3 +334,18 @@ test('read and write failures carry the Win32 status name; the listener keeps se
   }
   assert.deepEqual(assertClean(h.kernel, h.listener), []);
 });
+
+test("an SDDL that does not give the service FILE_CREATE_PIPE_INSTANCE: the first instance works, the next is refused and retried, logged by name", async () => {
+  const h = await startPipeHarness({ listener: { sddl: 'D:P(A;;GA;;;SY)(A;;GA;;;BA)', retryMs: 20 } });
+  try {
+    const reply = await pipeRequest(h.kernel, elevatedAdmin, 'GET', '/v1/leases');
+    assert.equal(reply.status, 200);
+    await until(() => h.logs.some((l) => l.includes('CreateNamedPipeW failed with ERROR_ACCESS_DENIED (5)')));
+    assert.equal(h.kernel.instanceStates(PIPE).listening, undefined);
+    // Ordinary users are not let in by this SDDL at all.
+    assert.throws(() => h.kernel.connect(PIPE, alice), { code: 'ERROR_ACCESS_DENIED' });
+  } finally {
+    await h.close();
+  }
+  assert.deepEqual(assertClean(h.kernel, h.listener), []);
+});
