@@ -320,7 +320,41 @@ export class LinuxPlatform implements Platform {
       if (inFlight.length >= SENDS_IN_FLIGHT) await inFlight.shift();
     }
     await Promise.all(inFlight);
+    await this.#reportOptimistic(requests.filter((r, n) => r.optimistic && results[n] === undefined));
     return results;
+  }
+
+  /**
+   * Linux does not announce an address added with IFA_F_OPTIMISTIC until its DAD ends, unless
+   * `use_optimistic` is set: inet6_addr_add() skips its RTM_NEWADDR for optimistic addresses and
+   * addrconf_dad_begin() sends one only if ipv6_use_optimistic_addr(). Yet the address can be
+   * bound at once (__ipv6_chk_addr_and_flags() does not count an optimistic address as
+   * tentative), which is the point of RFC 4429. Without a report our listeners would wait for
+   * the whole DAD; so the added addresses are read back and the optimistic ones reported here.
+   * A notification about one of them that is applied while we read is newer than what we read:
+   * then ours is dropped. An address known already and past DAD (a refresh) is not read back.
+   * (test/integration/lease-optimistic.test.ts fails without this.)
+   */
+  async #reportOptimistic(added: readonly AddAddressRequest[]): Promise<void> {
+    if (!this.#events || this.#closed) return;
+    const keys = new Set(added.filter((r) => this.#state?.addresses.get(addressKey(r))?.flags.tentative !== false).map((r) => addressKey(r)));
+    if (keys.size === 0) return;
+    const touched = new Set<string>();
+    this.#touched.add(touched);
+    let listed: AddressInfo[];
+    try {
+      listed = await this.listAddresses();
+    } catch {
+      return; // the DAD-finished notification still comes
+    } finally {
+      this.#touched.delete(touched);
+    }
+    for (const address of listed) {
+      const key = addressKey(address);
+      if (!keys.has(key) || touched.has(key) || !address.flags.optimistic || !address.flags.tentative) continue;
+      this.#state?.addresses.set(key, address);
+      this.#emit({ type: 'address-changed', address });
+    }
   }
 
   async deleteAddress(request: DeleteAddressRequest): Promise<void> {
