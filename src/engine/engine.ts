@@ -802,6 +802,13 @@ export class Engine {
     const names = new Set(links.map((l) => l.name));
     for (const name of Object.keys(s.links)) if (!names.has(name)) this.#linkGone(ctx, name, 'not in the OS any more');
     for (const info of links) this.#linkChanged(ctx, info);
+    // A full listing happens at start and after lost notifications (netlink ENOBUFS). Prefix
+    // reports lost with them cannot be listed again, so ask the routers again (RFC 4861 §6.3.7).
+    for (const link of Object.values(s.links)) {
+      link.solicit = true;
+      link.solicitAtMs = null;
+      link.solicitFailures = 0;
+    }
 
     const owned = new Map<string, AddressInfo>();
     const foreign: Record<string, string[]> = {};
