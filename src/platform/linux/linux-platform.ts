@@ -41,6 +41,8 @@ import {
   RTNLGRP_IPV6_ROUTE,
   RTNLGRP_LINK,
   RTNLGRP_ND_USEROPT,
+  checkNetlinkBody,
+  decodeNetlinkMessage,
   decodeNetlinkMessages,
   scanNetlinkMessages,
   type AddressAttribute,
@@ -473,16 +475,45 @@ export class LinuxPlatform implements Platform {
   }
 
   #onDatagram(bytes: Uint8Array): void {
-    let messages: NetlinkMessage[];
-    try {
-      messages = decodeNetlinkMessages(bytes);
-    } catch {
-      // A notification we cannot parse is a lost notification: re-list.
-      void this.#sync(true);
+    if (this.#queue) {
+      let messages: NetlinkMessage[];
+      try {
+        messages = decodeNetlinkMessages(bytes);
+      } catch {
+        // A notification we cannot parse is a lost notification: re-list.
+        void this.#sync(true);
+        return;
+      }
+      this.#queue.push(...messages);
       return;
     }
-    if (this.#queue) this.#queue.push(...messages);
-    else for (const m of messages) this.#apply(m);
+    try {
+      scanNetlinkMessages(bytes, (type, flags, _seq, _pid, start, end) => checkNetlinkBody(type, flags, bytes, start, end));
+    } catch {
+      void this.#sync(true); // as above
+      return;
+    }
+    // Address notifications (thousands when many addresses change) are read straight from the
+    // bytes, as in listAddresses; the rest decoded and applied as usual.
+    scanNetlinkMessages(bytes, (type, _flags, _seq, _pid, start, end) => {
+      if ((type === RTM_NEWADDR || type === RTM_DELADDR) && end - start >= 8) this.#applyAddress(type, addressInfoAt(bytes, start, end));
+      else this.#apply(decodeNetlinkMessage(bytes.subarray(start - 16, end)));
+    });
+  }
+
+  #applyAddress(type: number, address: AddressInfo | undefined): void {
+    if (!address) return;
+    const state = this.#state;
+    const key = addressKey(address);
+    for (const touched of this.#touched) touched.add(key);
+    if (type === RTM_NEWADDR) {
+      state?.addresses.set(key, address);
+      this.#emit({ type: 'address-changed', address });
+    } else if (type === RTM_DELADDR) {
+      // Reported even if unknown here: a DAD failure can delete an address never announced (notes).
+      state?.addresses.delete(key);
+      this.#emit({ type: 'address-removed', address });
+    }
   }
 
   /**
@@ -571,21 +602,9 @@ export class LinuxPlatform implements Platform {
         }
         return;
       }
-      case 'address': {
-        const address = addressInfo(body);
-        if (!address) return;
-        const key = addressKey(address);
-        for (const touched of this.#touched) touched.add(key);
-        if (m.header.type === RTM_NEWADDR) {
-          state?.addresses.set(key, address);
-          this.#emit({ type: 'address-changed', address });
-        } else if (m.header.type === RTM_DELADDR) {
-          // Reported even if unknown here: a DAD failure can delete an address never announced (notes).
-          state?.addresses.delete(key);
-          this.#emit({ type: 'address-removed', address });
-        }
+      case 'address':
+        this.#applyAddress(m.header.type, addressInfo(body));
         return;
-      }
       case 'route':
         for (const route of defaultRoutes(body)) {
           const key = routeKey(route);

@@ -155,6 +155,8 @@ export class KernelNetlinkSocket implements NetlinkTransport {
       }
       dv.setUint32(8, groups >>> 0, true);
       if (c.bind(fd, address, 12) < 0) throw socketError('bind', c.errno());
+      // Bind sendmmsg and read the buffer size now, not in the middle of the first big add.
+      this.#rcvbuf = loadSendMmsg().getRcvbuf(fd);
       this.#startPoll();
     } catch (error) {
       c.close(fd);
