@@ -116,6 +116,24 @@ export class MemoryLeaseService implements LeaseService {
     return [...this.#leases.values()].map((e) => this.#snapshot(e.lease));
   }
 
+  ownerOf(key: LeaseKey): number | undefined {
+    this.calls.push({ method: 'ownerOf', arg: { ...key } });
+    return this.#leases.get(keyOf(key))?.lease.uid;
+  }
+
+  find(key: LeaseKey): Lease | undefined {
+    this.calls.push({ method: 'find', arg: { ...key } });
+    const entry = this.#leases.get(keyOf(key));
+    return entry && this.#snapshot(entry.lease);
+  }
+
+  leaseCounts(uid: number): { owned: number; total: number } {
+    this.calls.push({ method: 'leaseCounts', arg: uid });
+    let owned = 0;
+    for (const entry of this.#leases.values()) if (entry.lease.uid === uid) owned++;
+    return { owned, total: this.#leases.size };
+  }
+
   async release(caller: Caller, key: LeaseKey, ownerUid: number): Promise<Lease> {
     this.calls.push({ method: 'release', caller, arg: { ...key, ownerUid } });
     const entry = this.#leases.get(keyOf(key));

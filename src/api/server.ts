@@ -143,7 +143,7 @@ export class ApiServer {
   readonly #log: (line: string) => void;
   #sequence = 0;
   /** Lease requests waiting for the service, by key. */
-  readonly #inflight = new Map<string, { uid: number; count: number }>();
+  readonly #inflight = new Map<string, { key: LeaseKey; uid: number; count: number }>();
   #ino = -1;
   #closed = false;
   /** serve(): the source connections come from; there is no socket file then. */
@@ -379,23 +379,20 @@ export class ApiServer {
     const { caller } = connection;
     const request = parseLeaseRequest(body);
     checkMayLease(this.#policy, caller, request.label);
-    const leases = this.#options.service.list();
-    const existing = leases.find((l) => l.interface === request.interface && l.label === request.label);
     const key = keyText(request);
-    const holder = existing?.uid ?? this.#inflight.get(key)?.uid;
+    const existingUid = this.#ownerOf(request);
+    const holder = existingUid ?? this.#inflight.get(key)?.uid;
     if (holder !== undefined && holder !== caller.uid) {
       // The label enters the hash: the same label is the same address, so it has one owner.
       throw new Stable6Error('ERR_API_LABEL_TAKEN', `label ${JSON.stringify(request.label)} on ${request.interface} is held by another user`);
     }
-    if (!existing) {
+    if (existingUid === undefined) {
       // A lease in flight may or may not be listed by the service yet: count keys, not calls.
-      const all = new Map<string, number>(leases.map((l) => [keyText(l), l.uid]));
-      for (const [k, pending] of this.#inflight) all.set(k, pending.uid);
-      const owned = [...all.values()].filter((uid) => uid === caller.uid).length;
-      checkLimits(this.#policy, caller, owned, all.size);
+      const { owned, total } = this.#counts(caller.uid);
+      checkLimits(this.#policy, caller, owned, total);
     }
     connection.leased = true;
-    const pending = this.#inflight.get(key) ?? { uid: caller.uid, count: 0 };
+    const pending = this.#inflight.get(key) ?? { key: { interface: request.interface, label: request.label }, uid: caller.uid, count: 0 };
     pending.count++;
     this.#inflight.set(key, pending);
     let lease: Lease;
@@ -407,12 +404,41 @@ export class ApiServer {
     if (lease.uid !== caller.uid) throw new Stable6Error('ERR_API_INTERNAL', 'the service returned a lease of another user');
     if (!lease.persistent) connection.bound.add(keyText(lease));
     this.#log(`api: uid ${caller.uid} pid ${caller.pid} leased ${JSON.stringify(lease.label)} on ${lease.interface}${lease.persistent ? ' (persistent)' : ''}`);
-    return { lease, created: existing === undefined };
+    return { lease, created: existingUid === undefined };
+  }
+
+  /** The owner of the service's lease with this key (cheaply when the service can). */
+  #ownerOf(key: LeaseKey): number | undefined {
+    const { service } = this.#options;
+    if (service.ownerOf) return service.ownerOf(key);
+    return service.list().find((l) => l.interface === key.interface && l.label === key.label)?.uid;
+  }
+
+  /**
+   * The caller's leases and all leases, listed or in flight, each key once with the in-flight
+   * request's uid over the listed one: what a map of list() overlaid with #inflight counts.
+   */
+  #counts(uid: number): { owned: number; total: number } {
+    const { service } = this.#options;
+    if (!service.leaseCounts || !service.ownerOf) {
+      const all = new Map<string, number>(service.list().map((l) => [keyText(l), l.uid]));
+      for (const [k, pending] of this.#inflight) all.set(k, pending.uid);
+      return { owned: [...all.values()].filter((u) => u === uid).length, total: all.size };
+    }
+    let { owned, total } = service.leaseCounts(uid);
+    for (const pending of this.#inflight.values()) {
+      const listed = service.ownerOf(pending.key);
+      if (listed === undefined) total++;
+      else if (listed === uid) owned--;
+      if (pending.uid === uid) owned++;
+    }
+    return { owned, total };
   }
 
   async #release(connection: Connection, key: LeaseKey): Promise<Lease> {
     const { caller } = connection;
-    const lease = this.#options.service.list().find((l) => l.interface === key.interface && l.label === key.label);
+    const { service } = this.#options;
+    const lease = service.find ? service.find(key) : service.list().find((l) => l.interface === key.interface && l.label === key.label);
     // Another user's lease is "not found", not "forbidden": its existence is not the caller's business.
     if (lease === undefined || !maySee(caller, lease.uid)) {
       throw new Stable6Error('ERR_API_NOT_FOUND', `no lease ${JSON.stringify(key.label)} on ${key.interface}`);

@@ -41,6 +41,17 @@ export interface LeaseService {
   lease(caller: Caller, request: LeaseRequest): Promise<Lease>;
   /** Every lease. The server filters by owner: root sees all, others their own. */
   list(): readonly Lease[];
+  /*
+   * Optional cheap queries, each answering what the server would otherwise read from list():
+   * a service that holds many leases should have them, or every lease request costs a list
+   * of every lease (1,000 leases: bench/lease-scale.ts). The server falls back to list().
+   */
+  /** The uid of the lease with this key, if there is one: list().find(key)?.uid. */
+  ownerOf?(key: LeaseKey): number | undefined;
+  /** The lease with this key as list() shows it, if there is one. */
+  find?(key: LeaseKey): Lease | undefined;
+  /** How many leases list() holds in total, and how many of them belong to `uid`. */
+  leaseCounts?(uid: number): { owned: number; total: number };
   /**
    * Releases the lease with this key owned by `ownerUid` (the server checked that the caller
    * is that owner or root) and removes its addresses. Rejects with ERR_API_NOT_FOUND when

@@ -11,8 +11,8 @@ import type { Caller, LeaseService } from '../api/service.js';
 import type { ApiEvent, Lease, LeaseAddress, LeaseKey, LeaseRequest, StatusAddress, StatusReport } from '../api/protocol.js';
 import type { EngineDriver } from '../engine/driver.js';
 import type { Engine } from '../engine/engine.js';
-import type { AddressStatus, EngineStatus } from '../engine/status.js';
-import type { EngineReport } from '../engine/types.js';
+import { leaseView, type AddressStatus, type EngineStatus } from '../engine/status.js';
+import type { EngineReport, LeaseState } from '../engine/types.js';
 import { Stable6Error, type ErrorCode } from '../errors.js';
 
 export interface EngineLeaseServiceOptions {
@@ -30,6 +30,9 @@ export interface EngineLeaseServiceOptions {
 type Waiter = { resolve: (report: EngineReport) => void };
 
 const keyOf = (ifname: string, label: string): string => `${ifname}\u0000${label}`;
+
+/** The engine's key in `state.leases` (src/engine/engine.ts leaseKey). */
+const engineLeaseKey = (ifname: string, label: string): string => `${ifname}|${label}`;
 
 /** Compatibility generators are registered per interface as `name:ifname` (their inputs differ); people see the name. */
 const algorithmName = (registered: string): string => registered.split(':')[0] ?? registered;
@@ -84,11 +87,34 @@ export class EngineLeaseService implements LeaseService {
     return out;
   }
 
-  #leaseOf(status: EngineStatus, ifname: string, label: string): Lease | undefined {
-    const lease = status.leases.find((l) => l.ifname === ifname && l.label === label);
-    if (!lease) return undefined;
-    const iface = status.interfaces.find((i) => i.name === ifname);
-    return this.#toLease(lease, (iface?.addresses ?? []).filter((a) => a.label === label));
+  /** One lease as list() shows it, without a status of every lease and address. */
+  #oneLease(ifname: string, label: string): Lease | undefined {
+    const view = leaseView(this.#o.driver.state, ifname, label, this.#o.now());
+    return view && this.#toLease(view.lease, view.addresses);
+  }
+
+  #engineLease(key: LeaseKey): LeaseState | undefined {
+    const lease = this.#o.driver.state.leases[engineLeaseKey(key.interface, key.label)];
+    return lease && lease.ifname === key.interface && lease.label === key.label ? lease : undefined;
+  }
+
+  ownerOf(key: LeaseKey): number | undefined {
+    return this.#engineLease(key)?.uid;
+  }
+
+  find(key: LeaseKey): Lease | undefined {
+    return this.#oneLease(key.interface, key.label);
+  }
+
+  leaseCounts(uid: number): { owned: number; total: number } {
+    let owned = 0;
+    let total = 0;
+    const { leases } = this.#o.driver.state;
+    for (const key in leases) {
+      total++;
+      if (leases[key]!.uid === uid) owned++;
+    }
+    return { owned, total };
   }
 
   #toLease(lease: EngineStatus['leases'][number], candidates: readonly AddressStatus[]): Lease {
@@ -121,7 +147,7 @@ export class EngineLeaseService implements LeaseService {
     }
     if (outcome.kind === 'lease-failed') throw new Stable6Error(outcome.code as ErrorCode, outcome.message);
     if (outcome.kind === 'lease-released') throw new Stable6Error('ERR_API_LEASE_FAILED', `the lease ${JSON.stringify(request.label)} was released while it was being made`);
-    const lease = this.#leaseOf(this.#status(), request.interface, request.label);
+    const lease = this.#oneLease(request.interface, request.label);
     if (!lease) throw new Stable6Error('ERR_API_LEASE_FAILED', `the lease ${JSON.stringify(request.label)} on ${request.interface} is gone`);
     return lease;
   }
@@ -143,7 +169,7 @@ export class EngineLeaseService implements LeaseService {
   }
 
   async release(_caller: Caller, key: LeaseKey, ownerUid: number): Promise<Lease> {
-    const before = this.#leaseOf(this.#status(), key.interface, key.label);
+    const before = this.#oneLease(key.interface, key.label);
     if (!before || before.uid !== ownerUid) throw new Stable6Error('ERR_API_NOT_FOUND', `no lease ${JSON.stringify(key.label)} on ${key.interface}`);
     const waiting = this.#wait(key.interface, key.label);
     await this.#o.driver.dispatch({ type: 'lease-release', ifname: key.interface, label: key.label, uid: ownerUid });
@@ -198,16 +224,16 @@ export class EngineLeaseService implements LeaseService {
   }
 
   #eventsFor(report: EngineReport): ApiEvent[] {
-    const status = this.#status();
     switch (report.kind) {
       case 'lease-ready': {
-        const lease = this.#leaseOf(status, report.ifname, report.label);
+        const lease = this.#oneLease(report.ifname, report.label);
         return lease ? [{ type: 'lease-changed', lease }] : [];
       }
       case 'lease-released':
         return [{ type: 'lease-released', lease: { label: report.label, interface: report.ifname, uid: report.uid, persistent: false, addresses: [] } }];
       case 'address-state': {
         if (report.address === null) return [];
+        const status = this.#status();
         const iface = status.interfaces.find((i) => i.name === report.ifname);
         const a = iface?.addresses.find((x) => x.address === report.address);
         const owner = report.label === '' ? undefined : status.leases.find((l) => l.ifname === report.ifname && l.label === report.label)?.uid;

@@ -3,7 +3,7 @@
  * The state never holds the secret, so neither can this.
  */
 import { INFINITE_LIFETIME } from '../platform/platform.js';
-import type { AddressPhase, AddressStatusState, EngineState, EngineStats, LeaseBinding, LeasePhase } from './types.js';
+import type { AddressPhase, AddressState, AddressStatusState, EngineState, EngineStats, LeaseBinding, LeasePhase } from './types.js';
 
 export interface PrefixStatus {
   prefix: string;
@@ -77,6 +77,55 @@ function left(untilMs: number | null, now: number): number {
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+function addressStatus(state: EngineState, a: AddressState, now: number): AddressStatus {
+  const p = state.prefixes[`${a.ifname}|${a.prefix}`];
+  const valid = p && a.phase !== 'failed' ? left(p.validUntilMs, now) : 0;
+  const leaseDeprecated = a.label !== '' && (state.config?.leaseAddressesDeprecated ?? true);
+  const preferred = p && a.phase !== 'failed' && !leaseDeprecated ? Math.min(left(p.preferredUntilMs, now), valid) : 0;
+  return {
+    address: a.address,
+    prefix: a.prefix,
+    label: a.label,
+    algorithm: a.algorithm,
+    dadCounter: a.dadCounter,
+    state: statusOfPhase(a.phase),
+    validLifetimeSec: valid,
+    preferredLifetimeSec: preferred,
+  };
+}
+
+/** One lease as `engineStatus` shows it, with its label's addresses on its interface. */
+export interface LeaseView {
+  lease: LeaseStatus;
+  /** The interface's addresses with the lease's label, in the status's order (by prefix). */
+  addresses: AddressStatus[];
+}
+
+/**
+ * One lease of `engineStatus(state, now)` and its label's entries of the interface's
+ * `addresses`, the same values, without building the whole status: the API answers every
+ * lease request with one lease, and a status of 1,000 leases per answer made a burst quadratic.
+ */
+export function leaseView(state: EngineState, ifname: string, label: string, now: number): LeaseView | undefined {
+  const l = state.leases[`${ifname}|${label}`];
+  if (!l || l.ifname !== ifname || l.label !== label) return undefined;
+  // engineStatus lists addresses only under configured interfaces.
+  const configured = (state.config?.interfaces ?? []).some((i) => i.name === ifname);
+  const entries: AddressState[] = [];
+  const usable: string[] = [];
+  for (const key in state.addresses) {
+    const a = state.addresses[key]!;
+    if (a.ifname !== ifname || a.label !== label) continue;
+    if (configured) entries.push(a);
+    if (a.usable && a.address !== null && label !== '') usable.push(a.address);
+  }
+  entries.sort((a, b) => byText(a.prefix, b.prefix));
+  return {
+    lease: { ifname: l.ifname, label: l.label, uid: l.uid, binding: l.binding, state: l.phase, addresses: usable.sort(byText) },
+    addresses: entries.map((a) => addressStatus(state, a, now)),
+  };
+}
+
 export function engineStatus(state: EngineState, now: number): EngineStatus {
   const interfaces: InterfaceStatus[] = (state.config?.interfaces ?? []).map((iface) => {
     const link = state.links[iface.name];
@@ -99,22 +148,7 @@ export function engineStatus(state: EngineState, now: number): EngineStatus {
     const addresses = Object.values(state.addresses)
       .filter((a) => a.ifname === iface.name)
       .sort((a, b) => byText(a.prefix, b.prefix) || byText(a.label, b.label))
-      .map((a): AddressStatus => {
-        const p = state.prefixes[`${a.ifname}|${a.prefix}`];
-        const valid = p && a.phase !== 'failed' ? left(p.validUntilMs, now) : 0;
-        const leaseDeprecated = a.label !== '' && (state.config?.leaseAddressesDeprecated ?? true);
-        const preferred = p && a.phase !== 'failed' && !leaseDeprecated ? Math.min(left(p.preferredUntilMs, now), valid) : 0;
-        return {
-          address: a.address,
-          prefix: a.prefix,
-          label: a.label,
-          algorithm: a.algorithm,
-          dadCounter: a.dadCounter,
-          state: statusOfPhase(a.phase),
-          validLifetimeSec: valid,
-          preferredLifetimeSec: preferred,
-        };
-      });
+      .map((a) => addressStatus(state, a, now));
     return { name: iface.name, ifindex: link?.ifindex ?? null, up: link?.up ?? false, prefixes, addresses };
   });
   // Usable addresses by (interface, label), in one pass: scanning every address for every lease
