@@ -41,6 +41,12 @@ export class EngineLeaseService implements LeaseService {
   readonly #o: EngineLeaseServiceOptions;
   readonly #waiters = new Map<string, Set<Waiter>>();
   readonly #listeners = new Set<(event: ApiEvent) => void>();
+  /**
+   * Connections that asked for a connection-bound lease: only their closing can release one
+   * (a lease is bound to a connection only by a request made through here). The others' close
+   * is not stepped: that step looks at every lease, once per connection (bench/lease-scale.ts).
+   */
+  readonly #bindingConnections = new Set<string>();
 
   constructor(options: EngineLeaseServiceOptions) {
     this.#o = options;
@@ -132,6 +138,7 @@ export class EngineLeaseService implements LeaseService {
       const timer = setTimeout(() => resolve('timeout'), this.#o.waitMs ?? 15_000);
       void waiting.promise.finally(() => clearTimeout(timer));
     });
+    if (!request.persistent) this.#bindingConnections.add(caller.connectionId);
     await this.#o.driver.dispatch({
       type: 'lease-request',
       ifname: request.interface,
@@ -220,6 +227,7 @@ export class EngineLeaseService implements LeaseService {
   }
 
   connectionClosed(connectionId: string): void {
+    if (!this.#bindingConnections.delete(connectionId)) return;
     void this.#o.driver.dispatch({ type: 'connection-closed', connectionId }).catch(() => undefined);
   }
 

@@ -42,6 +42,7 @@ import {
   type EngineState,
   type InterfaceConfig,
   type LeaseBinding,
+  type LeaseState,
   type LinkState,
   type PrefixState,
   type StepResult,
@@ -101,7 +102,8 @@ function copyPersisted(p: PersistedState): PersistedState {
   return {
     version: p.version,
     counters: p.counters.map((c) => ({ ...c })),
-    leases: p.leases.map((l) => ({ ...l })),
+    // Lease records are never changed in place (#persistLeases replaces them): sharing them is a copy.
+    leases: p.leases.slice(),
     savedSettings: p.savedSettings.map((x) => ({ ...x })),
   };
 }
@@ -175,7 +177,7 @@ export class Engine {
         (state.staleLabels[lease.ifname] ??= []).push(lease.label);
       }
     }
-    state.persisted.leases = kept;
+    state.persisted.leases = kept.map((l) => ({ ...l }));
     return state;
   }
 
@@ -1001,15 +1003,16 @@ export class Engine {
         existing.binding = 'persistent';
         delete existing.connectionId;
       } else if (existing.binding === 'connection' && connectionId) existing.connectionId = connectionId;
-      this.#persistLeases(s);
+      this.#persistLeases(s, existing, false);
       if (existing.phase === 'ready') ctx.commands.push(this.#readyReport(s, existing.ifname, existing.label, existing.uid));
       return;
     }
     const max = s.config?.maxLeases ?? DEFAULT_MAX_LEASES;
     if (Object.keys(s.leases).length >= max) return refuse('ERR_API_LIMIT', `the daemon holds ${max} leases already`);
-    s.leases[key] = { ifname, label, uid, binding, phase: 'pending', ...(binding === 'connection' ? { connectionId } : {}) };
+    const lease: LeaseState = { ifname, label, uid, binding, phase: 'pending', ...(binding === 'connection' ? { connectionId } : {}) };
+    s.leases[key] = lease;
     this.#log.log('info', `lease ${JSON.stringify(label)} on ${ifname} (uid ${uid}): none -> pending: requested (${binding})`, { ifname });
-    this.#persistLeases(s);
+    this.#persistLeases(s, lease, true);
   }
 
   #leaseRelease(ctx: Ctx, ifname: string, label: string, uid: number): void {
@@ -1044,9 +1047,28 @@ export class Engine {
     ctx.commands.push({ type: 'report', report: { kind: 'lease-released', ifname, label, uid: lease.uid } });
   }
 
-  #persistLeases(s: EngineState): void {
-    s.persisted.leases = Object.values(s.leases).map((l) => ({ ifname: l.ifname, label: l.label, uid: l.uid, binding: l.binding }));
+  /**
+   * Keeps `persisted.leases` the records of `s.leases` in its order. A lease just added (it is
+   * last in `s.leases`) or changed is one record, not a rebuild of every lease per request
+   * (1,000 leases: bench/lease-scale.ts); anything else, or a list out of step, is rebuilt.
+   * Records are replaced, never changed in place: persist-state commands share them.
+   */
+  #persistLeases(s: EngineState, changed?: LeaseState, added = false): void {
     this.#dirty = true;
+    const record = (l: LeaseState): PersistedState['leases'][number] => ({ ifname: l.ifname, label: l.label, uid: l.uid, binding: l.binding });
+    const list = s.persisted.leases;
+    if (changed && added && list.length + 1 === Object.keys(s.leases).length) {
+      list.push(record(changed));
+      return;
+    }
+    if (changed && !added && list.length === Object.keys(s.leases).length) {
+      const at = list.findIndex((l) => l.ifname === changed.ifname && l.label === changed.label);
+      if (at >= 0) {
+        list[at] = record(changed);
+        return;
+      }
+    }
+    s.persisted.leases = Object.values(s.leases).map(record);
   }
 
   #readyReport(s: EngineState, ifname: string, label: string, uid: number, entries?: AddressState[]): EngineCommand {
