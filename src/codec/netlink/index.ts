@@ -5,6 +5,8 @@ export {
   checkAttributes,
   readU16,
   readU32,
+  writeU16,
+  writeU32,
   type AttributeSet,
   type UnknownAttribute,
 } from './attributes.js';

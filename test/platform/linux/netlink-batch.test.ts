@@ -175,3 +175,42 @@ test('a raw dump part that would not decode fails the dump with ERR_NETLINK_DECO
     }
   }
 });
+
+test('addAddressPayload writes the payload the generic encoder makes of addAddressRequest, and refuses what it refuses', async () => {
+  const { addAddressPayload, addAddressRequest } = await import('../../../src/platform/linux/linux-platform.js');
+  const { Ipv6Address } = await import('../../../src/core/address.js');
+  const { encodeNetlinkMessage } = await import('../../../src/codec/netlink/index.js');
+  const fc = (await import('fast-check')).default;
+  const lifetime = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.constantFrom(-1, 1.5, 0x100000000, NaN));
+  fc.assert(
+    fc.property(
+      fc.record({
+        ifindex: fc.integer({ min: 0, max: 0xffffffff }),
+        address: fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Ipv6Address.fromBytes(b)),
+        prefixLength: fc.integer({ min: 0, max: 128 }),
+        validLifetimeSec: lifetime,
+        preferredLifetimeSec: lifetime,
+        noDad: fc.boolean(),
+        optimistic: fc.boolean(),
+        noPrefixRoute: fc.boolean(),
+      }),
+      (r) => {
+        let expected: Uint8Array | string;
+        try {
+          const request = addAddressRequest(r);
+          expected = encodeNetlinkMessage({ header: { type: request.type, flags: request.flags, seq: 0, pid: 0 }, body: request.body }).subarray(16);
+        } catch (error) {
+          expected = String(error);
+        }
+        let actual: Uint8Array | string;
+        try {
+          actual = addAddressPayload(r);
+        } catch (error) {
+          actual = String(error);
+        }
+        assert.deepEqual(typeof actual === 'string' ? actual : Buffer.from(actual), typeof expected === 'string' ? expected : Buffer.from(expected));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
