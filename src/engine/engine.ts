@@ -1008,7 +1008,7 @@ export class Engine {
       return;
     }
     const max = s.config?.maxLeases ?? DEFAULT_MAX_LEASES;
-    if (Object.keys(s.leases).length >= max) return refuse('ERR_API_LIMIT', `the daemon holds ${max} leases already`);
+    if (this.#leaseCount(s) >= max) return refuse('ERR_API_LIMIT', `the daemon holds ${max} leases already`);
     const lease: LeaseState = { ifname, label, uid, binding, phase: 'pending', ...(binding === 'connection' ? { connectionId } : {}) };
     s.leases[key] = lease;
     this.#log.log('info', `lease ${JSON.stringify(label)} on ${ifname} (uid ${uid}): none -> pending: requested (${binding})`, { ifname });
@@ -1057,11 +1057,11 @@ export class Engine {
     this.#dirty = true;
     const record = (l: LeaseState): PersistedState['leases'][number] => ({ ifname: l.ifname, label: l.label, uid: l.uid, binding: l.binding });
     const list = s.persisted.leases;
-    if (changed && added && list.length + 1 === Object.keys(s.leases).length) {
-      list.push(record(changed));
-      return;
-    }
-    if (changed && !added && list.length === Object.keys(s.leases).length) {
+    if (changed && this.#mirrors.get(list) === s.leases) {
+      if (added) {
+        list.push(record(changed));
+        return;
+      }
       const at = list.findIndex((l) => l.ifname === changed.ifname && l.label === changed.label);
       if (at >= 0) {
         list[at] = record(changed);
@@ -1069,6 +1069,18 @@ export class Engine {
       }
     }
     s.persisted.leases = Object.values(s.leases).map(record);
+    this.#mirrors.set(s.persisted.leases, s.leases);
+  }
+
+  /**
+   * A `persisted.leases` list rebuilt from a `leases` record by #persistLeases, which has kept it
+   * in step since (a list the engine made otherwise, or a cloned state, is rebuilt once).
+   */
+  readonly #mirrors = new WeakMap<PersistedState['leases'], EngineState['leases']>();
+
+  /** How many leases: the mirrored list's length, as counting a large record's keys sorts them. */
+  #leaseCount(s: EngineState): number {
+    return this.#mirrors.get(s.persisted.leases) === s.leases ? s.persisted.leases.length : Object.keys(s.leases).length;
   }
 
   #readyReport(s: EngineState, ifname: string, label: string, uid: number, entries?: AddressState[]): EngineCommand {

@@ -113,9 +113,14 @@ export function leaseView(state: EngineState, ifname: string, label: string, now
   const configured = (state.config?.interfaces ?? []).some((i) => i.name === ifname);
   const entries: AddressState[] = [];
   const usable: string[] = [];
-  for (const key in state.addresses) {
-    const a = state.addresses[key]!;
-    if (a.ifname !== ifname || a.label !== label) continue;
+  // An address entry exists only under a prefix of its interface (the engine adds entries per
+  // prefix and deletes them with it; its lease answers look them up the same way): one lookup
+  // per prefix instead of a pass over every address.
+  for (const pKey in state.prefixes) {
+    const p = state.prefixes[pKey]!;
+    if (p.ifname !== ifname) continue;
+    const a = state.addresses[`${ifname}|${p.prefix}|${label}`];
+    if (!a || a.ifname !== ifname || a.label !== label || a.prefix !== p.prefix) continue;
     if (configured) entries.push(a);
     if (a.usable && a.address !== null && label !== '') usable.push(a.address);
   }
