@@ -11,41 +11,9 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { encodeRouterAdvertisement, type RouterAdvertisement } from '../src/codec/ndp/router-advertisement.js';
-import { Ipv6Prefix } from '../src/core/prefix.js';
+import { encodeRouterAdvertisement } from '../src/codec/ndp/router-advertisement.js';
+import { ALL_NODES, simpleAdvertisement, type AdvertisedPrefix } from '../src/lab/ra-sender.js';
 import { sendIcmpv6 } from '../src/platform/linux/icmpv6-socket.js';
-
-const ALL_NODES = Uint8Array.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-
-interface PrefixLine {
-  prefix: string;
-  valid: number;
-  preferred: number;
-}
-
-function advertisement(prefixes: PrefixLine[]): RouterAdvertisement {
-  return {
-    curHopLimit: 64,
-    managed: false,
-    other: false,
-    preference: 'medium',
-    routerLifetimeSec: 1800,
-    reachableTimeMs: 0,
-    retransTimerMs: 0,
-    options: prefixes.map((p) => {
-      const prefix = Ipv6Prefix.parse(p.prefix);
-      return {
-        kind: 'prefix-information' as const,
-        prefixLength: prefix.length,
-        onLink: true,
-        autonomous: true,
-        validLifetimeSec: p.valid,
-        preferredLifetimeSec: p.preferred,
-        prefix: prefix.address,
-      };
-    }),
-  };
-}
 
 const ifname = process.argv[2];
 if (!ifname) {
@@ -55,7 +23,7 @@ if (!ifname) {
 const ifindex = Number(readFileSync(`/sys/class/net/${ifname}/ifindex`, 'utf8'));
 createInterface({ input: process.stdin }).on('line', (line) => {
   try {
-    const packet = encodeRouterAdvertisement(advertisement(JSON.parse(line) as PrefixLine[]));
+    const packet = encodeRouterAdvertisement(simpleAdvertisement(JSON.parse(line) as AdvertisedPrefix[]));
     const sentMs = performance.timeOrigin + performance.now();
     sendIcmpv6({ ifindex, ifname }, ALL_NODES, packet, 'a Router Advertisement');
     process.stdout.write(`${JSON.stringify({ sentMs })}\n`);

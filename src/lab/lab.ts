@@ -18,6 +18,7 @@ import { events as apiEvents, status as apiStatus } from '../api/client.js';
 import type { ApiEvent } from '../api/protocol.js';
 import { Stable6Error } from '../errors.js';
 import { Netns, linkVeth, stopChild, waitFor } from './netns.js';
+import type { AdvertisedPrefix } from './ra-sender.js';
 
 const execFileAsync = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -84,7 +85,7 @@ function routerAddress(prefix: string): string {
   return prefix.replace('::/64', '::1/64');
 }
 
-function radvdConfig(prefixes: { prefix: string; valid: number; preferred: number }[]): string {
+function radvdConfig(prefixes: readonly AdvertisedPrefix[]): string {
   const blocks = prefixes
     .map((p) => `  prefix ${p.prefix} {\n    AdvOnLink on;\n    AdvAutonomous on;\n    AdvValidLifetime ${p.valid};\n    AdvPreferredLifetime ${p.preferred};\n  };`)
     .join('\n');
@@ -93,7 +94,7 @@ function radvdConfig(prefixes: { prefix: string; valid: number; preferred: numbe
 
 interface Router {
   kind: 'radvd' | 'builtin';
-  advertise(prefixes: { prefix: string; valid: number; preferred: number }[]): Promise<void>;
+  advertise(prefixes: readonly AdvertisedPrefix[]): Promise<void>;
 }
 
 interface IpAddr {

@@ -6,39 +6,7 @@
  * It stops when standard input closes or on SIGTERM.
  */
 import { createInterface } from 'node:readline';
-import { Ipv6Prefix } from '../core/prefix.js';
-import type { RouterAdvertisement } from '../codec/ndp/router-advertisement.js';
-import { RaSender } from './ra-sender.js';
-
-interface PrefixLine {
-  prefix: string;
-  valid: number;
-  preferred: number;
-}
-
-function advertisement(prefixes: PrefixLine[]): RouterAdvertisement {
-  return {
-    curHopLimit: 64,
-    managed: false,
-    other: false,
-    preference: 'medium',
-    routerLifetimeSec: 1800,
-    reachableTimeMs: 0,
-    retransTimerMs: 0,
-    options: prefixes.map((p) => {
-      const prefix = Ipv6Prefix.parse(p.prefix);
-      return {
-        kind: 'prefix-information' as const,
-        prefixLength: prefix.length,
-        onLink: true,
-        autonomous: true,
-        validLifetimeSec: p.valid,
-        preferredLifetimeSec: p.preferred,
-        prefix: prefix.address,
-      };
-    }),
-  };
-}
+import { RaSender, simpleAdvertisement, type AdvertisedPrefix } from './ra-sender.js';
 
 const [ifname, interval] = process.argv.slice(2);
 if (!ifname) {
@@ -49,7 +17,7 @@ let sender: RaSender | undefined;
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
   try {
-    const ra = advertisement(JSON.parse(line) as PrefixLine[]);
+    const ra = simpleAdvertisement(JSON.parse(line) as AdvertisedPrefix[]);
     if (sender) sender.update(ra);
     else sender = new RaSender(ifname, ra, Number(interval ?? 2000), (error) => process.stderr.write(`ra-sender: ${error instanceof Error ? error.message : String(error)}\n`));
     process.stdout.write('ok\n');

@@ -7,9 +7,42 @@
  */
 import { readFileSync } from 'node:fs';
 import { encodeRouterAdvertisement, type RouterAdvertisement } from '../codec/ndp/router-advertisement.js';
+import { Ipv6Prefix } from '../core/prefix.js';
 import { sendIcmpv6 } from '../platform/linux/icmpv6-socket.js';
 
-const ALL_NODES = Uint8Array.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+export const ALL_NODES = Uint8Array.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+
+/** A prefix to advertise, as the lab's router and the benchmarks give it. */
+export interface AdvertisedPrefix {
+  prefix: string;
+  valid: number;
+  preferred: number;
+}
+
+/** A plain RA: default router for 1800 s, each prefix on-link and autonomous. */
+export function simpleAdvertisement(prefixes: readonly AdvertisedPrefix[]): RouterAdvertisement {
+  return {
+    curHopLimit: 64,
+    managed: false,
+    other: false,
+    preference: 'medium',
+    routerLifetimeSec: 1800,
+    reachableTimeMs: 0,
+    retransTimerMs: 0,
+    options: prefixes.map((p) => {
+      const prefix = Ipv6Prefix.parse(p.prefix);
+      return {
+        kind: 'prefix-information' as const,
+        prefixLength: prefix.length,
+        onLink: true,
+        autonomous: true,
+        validLifetimeSec: p.valid,
+        preferredLifetimeSec: p.preferred,
+        prefix: prefix.address,
+      };
+    }),
+  };
+}
 
 export class RaSender {
   readonly #ifindex: number;
