@@ -176,3 +176,20 @@ export interface Platform {
 
   close(): Promise<void>;
 }
+
+/**
+ * `addAddresses` for a backend with no batch call of its own (Windows, the fake): one add
+ * after another, each outcome in its place.
+ */
+export async function addEachAddress<R extends AddAddressRequest>(add: (request: R) => Promise<void>, requests: readonly R[]): Promise<(Error | undefined)[]> {
+  const results: (Error | undefined)[] = [];
+  for (const request of requests) {
+    try {
+      await add(request);
+      results.push(undefined);
+    } catch (error) {
+      results.push(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+  return results;
+}

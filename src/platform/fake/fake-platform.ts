@@ -26,6 +26,7 @@ import { Stable6Error } from '../../errors.js';
 import {
   INFINITE_LIFETIME,
   STABLE6_PROTOCOL,
+  addEachAddress,
   type AddAddressRequest,
   type AddressFlags,
   type AddressInfo,
@@ -215,17 +216,8 @@ export class FakePlatform implements Platform {
     this.#addAddressNow(request, STABLE6_PROTOCOL);
   }
 
-  async addAddresses(requests: readonly AddAddressRequest[]): Promise<(Error | undefined)[]> {
-    const results: (Error | undefined)[] = [];
-    for (const request of requests) {
-      try {
-        await this.addAddress(request);
-        results.push(undefined);
-      } catch (error) {
-        results.push(error instanceof Error ? error : new Error(String(error)));
-      }
-    }
-    return results;
+  addAddresses(requests: readonly AddAddressRequest[]): Promise<(Error | undefined)[]> {
+    return addEachAddress((request) => this.addAddress(request), requests);
   }
 
   async deleteAddress(request: DeleteAddressRequest): Promise<void> {

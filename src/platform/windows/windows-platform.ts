@@ -58,6 +58,7 @@ import {
 import { MIB_IPFORWARD_ROW2, MIB_IPINTERFACE_ROW, MIB_UNICASTIPADDRESS_ROW } from '../../codec/win32/structs.js';
 import {
   INFINITE_LIFETIME,
+  addEachAddress,
   type AddAddressRequest,
   type AddressFlags,
   type AddressInfo,
@@ -299,17 +300,8 @@ export class WindowsPlatform implements Platform {
     }, request.ifindex);
   }
 
-  async addAddresses(requests: readonly WindowsAddAddressRequest[]): Promise<(Error | undefined)[]> {
-    const results: (Error | undefined)[] = [];
-    for (const request of requests) {
-      try {
-        await this.addAddress(request);
-        results.push(undefined);
-      } catch (error) {
-        results.push(error instanceof Error ? error : new Error(String(error)));
-      }
-    }
-    return results;
+  addAddresses(requests: readonly WindowsAddAddressRequest[]): Promise<(Error | undefined)[]> {
+    return addEachAddress((request) => this.addAddress(request), requests);
   }
 
   async deleteAddress(request: DeleteAddressRequest): Promise<void> {
