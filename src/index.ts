@@ -23,6 +23,23 @@ export {
   secretFingerprint,
 } from './daemon/secret-file.js';
 // Linux backend (rtnetlink) and the one backend selector
+export {
+  INFINITE_LIFETIME,
+  STABLE6_PROTOCOL,
+  addEachAddress,
+  type Platform,
+  type PlatformEvent,
+  type PlatformListener,
+  type InterfaceInfo,
+  type InterfaceSettings,
+  type AddressInfo,
+  type AddressFlags,
+  type AddAddressRequest,
+  type DeleteAddressRequest,
+  type DefaultRouteRequest,
+  type RouteInfo,
+  type PrefixReport,
+} from './platform/platform.js';
 export { openPlatform, type OpenPlatformOptions } from './platform/select-platform.js';
 export {
   LinuxPlatform,
