@@ -565,6 +565,8 @@ function messageParts(message: NetlinkMessage): Uint8Array[] {
   if (body.kind !== expected && body.kind !== 'raw') {
     throw encodeError(`message type ${header.type} carries a ${expected} body, not ${body.kind}`);
   }
+  // A raw body (a payload encoded ahead, as addAddresses does) is written as it is.
+  if (body.kind === 'raw') return [body.bytes];
   return [fixedPart(body, header.flags), ...tailParts(body)];
 }
 
