@@ -113,14 +113,7 @@ export class EngineLeaseService implements LeaseService {
   }
 
   leaseCounts(uid: number): { owned: number; total: number } {
-    let owned = 0;
-    let total = 0;
-    const { leases } = this.#o.driver.state;
-    for (const key in leases) {
-      total++;
-      if (leases[key]!.uid === uid) owned++;
-    }
-    return { owned, total };
+    return this.#o.engine.leaseCounts(this.#o.driver.state, uid);
   }
 
   #toLease(lease: EngineStatus['leases'][number], candidates: readonly AddressStatus[]): Lease {

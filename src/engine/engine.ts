@@ -181,6 +181,22 @@ export class Engine {
     return state;
   }
 
+  /**
+   * How many leases `state` holds, and how many of them belong to `uid` (the API's limits ask
+   * on every lease request): a pass over the persisted list while it mirrors the leases, as
+   * walking the large leases record sorts its keys first.
+   */
+  leaseCounts(state: EngineState, uid: number): { owned: number; total: number } {
+    let owned = 0;
+    if (this.#mirrors.get(state.persisted.leases) === state.leases) {
+      for (const l of state.persisted.leases) if (l.uid === uid) owned++;
+      return { owned, total: state.persisted.leases.length };
+    }
+    const leases = Object.values(state.leases);
+    for (const l of leases) if (l.uid === uid) owned++;
+    return { owned, total: leases.length };
+  }
+
   /** The status for `stable6 status`: never the secret. */
   status(state: EngineState, now: number): EngineStatus {
     return engineStatus(state, now);

@@ -27,6 +27,14 @@ function assertPersistedMirrors(h: Harness): void {
   const expected = Object.values(h.state.leases).map((l) => ({ ifname: l.ifname, label: l.label, uid: l.uid, binding: l.binding }));
   assert.deepEqual(h.state.persisted.leases, expected);
   assert.deepEqual(h.persisted.at(-1)!.leases, expected);
+  assertCounts(h);
+}
+
+function assertCounts(h: Harness): void {
+  const leases = Object.values(h.state.leases);
+  for (const uid of [0, 1000, 1001, 1002]) {
+    assert.deepEqual(h.engine.leaseCounts(h.state, uid), { owned: leases.filter((l) => l.uid === uid).length, total: leases.length });
+  }
 }
 
 test('one lease\'s view is the whole status\'s view of it, in every phase of the lease', async () => {
@@ -95,9 +103,11 @@ test('the lease limit counts leases added, released and restored after a restart
   assert.deepEqual(Object.values(h.state.leases).map((l) => l.label), ['a', 'c', 'd']);
   const again = new Harness({ persisted: h.persisted.at(-1)! });
   await again.start(config);
+  assertCounts(again);
   await again.driver.dispatch({ type: 'lease-request', ifname: 'eth0', label: 'e', uid: 1000, binding: 'persistent' });
   assert.equal((again.reports.at(-1) as { code?: string }).code, 'ERR_API_LIMIT');
   await again.driver.dispatch({ type: 'lease-release', ifname: 'eth0', label: 'a', uid: 1000 });
   await again.driver.dispatch({ type: 'lease-request', ifname: 'eth0', label: 'e', uid: 1000, binding: 'persistent' });
   assert.deepEqual(again.state.persisted.leases.map((l) => l.label), ['c', 'd', 'e']);
+  assertCounts(again);
 });
