@@ -99,7 +99,7 @@ export interface LinuxPlatformOptions {
    */
   batchSize?: number;
   /**
-   * Requests handed to the kernel in one off-loop call in addAddresses (default 128, as
+   * Requests handed to the kernel in one off-loop call in addAddresses (default 32, as
    * datagrams of `batchSize` through sendmmsg): fewer hand-offs to the thread pool and fewer
    * event-loop wake-ups, since their ACKs are read together.
    */
@@ -113,7 +113,7 @@ export interface LinuxPlatformOptions {
 }
 
 const DEFAULT_BATCH = 4;
-const DEFAULT_REQUESTS_PER_SEND = 128;
+const DEFAULT_REQUESTS_PER_SEND = 32;
 /** Sends of addAddresses queued at once: the next is ready when the kernel finishes one. */
 const SENDS_IN_FLIGHT = 2;
 /** The most event-loop time one chunk's encoding should take (ms). */
