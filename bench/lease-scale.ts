@@ -18,6 +18,13 @@
  * timed (a) until `ip` returns and (b) until the kernel shows none of them tentative (DAD over,
  * the same point at which the daemon answers). The ratio that counts is daemon / (b); daemon /
  * (a) is printed too. Rounds alternate daemon and baseline; figures are medians over rounds.
+ *
+ * The clients form a closed loop: each of the CONCURRENCY connections waits for its lease (a
+ * whole DAD) before it asks again, where ip -batch has every address in DAD at once. So the
+ * benchmark also times one address's DAD alone and prints the floor this concurrency allows
+ * whatever the daemon costs: ceil(LEASES / CONCURRENCY) x that DAD. At the default 64
+ * connections that floor alone is several times ip -batch; the daemon's API allows up to 256
+ * connections (maxConnections), e.g. `node dist/bench/lease-scale.js 1000 3 250`.
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -67,6 +74,28 @@ async function daemonRound(): Promise<{ ms: number; addresses: string[] }> {
   }
 }
 
+/** One address in the same setup: from `ip addr add` until `ip` shows it not tentative (ip's own start-up included: an upper bound of DAD). */
+async function singleDadRound(): Promise<number> {
+  const host = await Netns.create();
+  const peer = await Netns.create();
+  try {
+    await linkVeth(host, IFACE, peer, 'r0');
+    await host.sysctl(`net.ipv6.conf.${IFACE}.autoconf`, 0);
+    const address = '2001:db8:5:5::1';
+    const t0 = performance.now();
+    await host.ip('-6', 'addr', 'add', `${address}/64`, 'dev', IFACE, 'valid_lft', '86400', 'preferred_lft', '0', 'noprefixroute');
+    for (;;) {
+      const a = (await kernelAddresses(host)).find((x) => x.local === address);
+      if (a && !a.tentative) break;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    return performance.now() - t0;
+  } finally {
+    await host.destroy();
+    await peer.destroy();
+  }
+}
+
 async function baselineRound(addresses: string[]): Promise<{ addedMs: number; usableMs: number }> {
   const dir = mkdtempSync(path.join(tmpdir(), 's6b-'));
   const host = await Netns.create();
@@ -98,13 +127,16 @@ async function main(): Promise<void> {
   const daemon: number[] = [];
   const added: number[] = [];
   const usable: number[] = [];
+  const single: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const d = await daemonRound();
     const b = await baselineRound(d.addresses);
     daemon.push(d.ms);
     added.push(b.addedMs);
     usable.push(b.usableMs);
-    console.log(`  round ${r + 1}: daemon ${d.ms.toFixed(0)} ms; ip -batch ${b.addedMs.toFixed(0)} ms added, ${b.usableMs.toFixed(0)} ms past DAD`);
+    const one = await singleDadRound();
+    single.push(one);
+    console.log(`  round ${r + 1}: daemon ${d.ms.toFixed(0)} ms; ip -batch ${b.addedMs.toFixed(0)} ms added, ${b.usableMs.toFixed(0)} ms past DAD; one address added and seen past DAD by ip ${one.toFixed(0)} ms`);
   }
   const d = median(daemon);
   const a = median(added);
@@ -114,6 +146,10 @@ async function main(): Promise<void> {
   console.log(`  ip -batch, until the kernel is done DAD: ${u.toFixed(0)} ms`);
   console.log(`  ip -batch, until ip returns:            ${a.toFixed(0)} ms`);
   console.log(`  daemon / ip -batch past DAD: ${(d / u).toFixed(2)}x (goal <= 1.5x)   daemon / ip -batch returned: ${(d / a).toFixed(2)}x`);
+  // Each connection waits for one lease's DAD before it asks for the next: even a daemon that
+  // cost nothing needs ceil(LEASES / CONCURRENCY) DADs one after another.
+  const floor = Math.ceil(LEASES / CONCURRENCY) * median(single);
+  console.log(`  floor at ${CONCURRENCY} connections: ${Math.ceil(LEASES / CONCURRENCY)} DADs in a row x ${median(single).toFixed(0)} ms = ${floor.toFixed(0)} ms, ${(floor / u).toFixed(2)}x ip -batch past DAD`);
 }
 
 await main();
