@@ -199,14 +199,22 @@ export function algorithmByName(name: string): AlgorithmSpec {
   return ALGORITHMS[name];
 }
 
-/** What the engine hands a generator (structurally the engine's GeneratorContext). */
+/**
+ * What the engine hands an address generator (the engine's `GeneratorContext` is this type).
+ * It lives here, in core, so that the registry does not depend on the engine.
+ */
 export interface RegistryGeneratorContext {
+  /** The /64 the address lives in. */
   prefix: Ipv6Prefix;
   netIface: string;
   networkId: Uint8Array;
+  /** Empty for the interface's own address. */
   label: string;
+  /** The first RFC 7217 DAD_Counter to try. */
   dadCounter: number;
+  /** The last counter that may be tried; past it the generator throws ERR_GEN_EXHAUSTED. */
   maxDadCounter: number;
+  /** True when another managed address, or one stable6 does not own, already uses this address. */
   isTaken: (address: Ipv6Address) => boolean;
   hwAddress?: Uint8Array;
   permHwAddress?: Uint8Array;

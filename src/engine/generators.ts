@@ -7,27 +7,13 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Ipv6Address } from '../core/address.js';
-import type { Ipv6Prefix } from '../core/prefix.js';
+import type { RegistryGeneratorContext } from '../core/algorithms.js';
 import { isReservedIid } from '../core/reserved-iid.js';
 import { generateStable6V1 } from '../core/stable6-v1.js';
 import { Stable6Error } from '../errors.js';
 
-export interface GeneratorContext {
-  /** The /64 the address lives in. */
-  prefix: Ipv6Prefix;
-  netIface: string;
-  networkId: Uint8Array;
-  /** Empty for the interface's own address. */
-  label: string;
-  /** The first RFC 7217 DAD_Counter to try. */
-  dadCounter: number;
-  /** The last counter that may be tried; past it the generator throws ERR_GEN_EXHAUSTED. */
-  maxDadCounter: number;
-  /** True when another managed address, or one stable6 does not own, already uses this address. */
-  isTaken: (address: Ipv6Address) => boolean;
-  hwAddress?: Uint8Array;
-  permHwAddress?: Uint8Array;
-}
+/** The inputs of one generation (defined beside the algorithm registry in core). */
+export type GeneratorContext = RegistryGeneratorContext;
 
 export interface GeneratedAddress {
   address: Ipv6Address;
