@@ -6,7 +6,7 @@
  */
 import type http from 'node:http';
 import { ApiServer } from '../api/server.js';
-import { readIdDatabase, resolveGroup } from '../api/id-database.js';
+import { resolveGroup } from '../api/id-database.js';
 import { policyFromSettings } from '../api/policy.js';
 import { EngineDriver, systemClock, type DriverClock } from '../engine/driver.js';
 import { Engine } from '../engine/engine.js';
@@ -14,7 +14,8 @@ import type { AddressGenerator } from '../engine/generators.js';
 import type { EngineConfig, EngineLogger } from '../engine/types.js';
 import { Stable6Error } from '../errors.js';
 import { INFINITE_LIFETIME, type Platform } from '../platform/platform.js';
-import { openPlatform } from '../platform/select-platform.js';
+import { hostPlatformKind, openApiTransport, openPlatform } from '../platform/select-platform.js';
+import type { PipeServerApi } from '../platform/windows/pipe-server-api.js';
 import { compatGenerator } from './compat-generators.js';
 import type { DaemonConfig } from './config.js';
 import { EngineLeaseService } from './engine-lease-service.js';
@@ -23,6 +24,7 @@ import { createLogger, type Logger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
 import { loadSecretFile, secretFingerprint } from './secret-file.js';
 import { loadState, prepareStateDir, StateWriter } from './state-store.js';
+import { loadWindowsOwned, WindowsOwnedSaver, type WindowsOwnedState } from './windows-owned.js';
 import path from 'node:path';
 
 export interface DaemonDependencies {
@@ -31,6 +33,11 @@ export interface DaemonDependencies {
   logger?: Logger;
   /** Monotonic clock and timers; default Node's. Tests pass the fake platform's clock. */
   clock?: DriverClock;
+  /**
+   * Windows: the kernel32 named-pipe calls the API is served through; default the koffi
+   * binding. Tests pass FakePipeKernel (with a WindowsPlatform over FakeIpHelper as `platform`).
+   */
+  pipeApi?: PipeServerApi;
 }
 
 /** The daemon's configuration in the engine's terms (plain data; the secret stays out). */
@@ -61,6 +68,13 @@ function engineLogger(logger: Logger): EngineLogger {
   return { log: (level, message, fields) => logger[level](message, fields) };
 }
 
+/** The Windows platform's ownedState(), the only platform with one (others tag what they own). */
+function ownedStateOf(platform: Platform): (() => WindowsOwnedState) | undefined {
+  if (platform.kind !== 'windows') return undefined;
+  const withOwned = platform as Platform & { ownedState?: () => WindowsOwnedState };
+  return typeof withOwned.ownedState === 'function' ? () => withOwned.ownedState!() : undefined;
+}
+
 export class Daemon {
   readonly #config: DaemonConfig;
   readonly #logger: Logger;
@@ -76,6 +90,9 @@ export class Daemon {
   #api: ApiServer | undefined;
   #metricsServer: http.Server | undefined;
   #stopping: Promise<void> | undefined;
+  /** Windows: keeps windows-owned.json up to date (the platform has no owner tag to find its addresses by). */
+  #ownedSaver: WindowsOwnedSaver | undefined;
+  #unsubscribeOwned: (() => void) | undefined;
 
   private constructor(parts: {
     config: DaemonConfig;
@@ -121,11 +138,35 @@ export class Daemon {
     let platform: Platform | undefined;
     try {
       const persisted = await loadState(config.stateDir);
-      const ids = await readIdDatabase();
+      // The Unix socket (names from /etc/passwd) or, on Windows, the named pipe (SIDs): chosen by select-platform.
+      const kind = deps.platform?.kind ?? hostPlatformKind();
+      const transport = await openApiTransport(kind, {
+        socket: config.api.socket,
+        allowedUsers: config.api.allowedUsers,
+        allowedGroups: config.api.allowedGroups,
+        ...(deps.pipeApi ? { pipeApi: deps.pipeApi } : {}),
+        log: (line) => logger.info(line),
+      });
+      const ids = transport.ids;
       const policy = policyFromSettings(config.api, ids);
-      const socketGid = config.api.socketGroup === undefined ? undefined : resolveGroup(config.api.socketGroup, ids);
+      const socketGid =
+        config.api.socketGroup === undefined || transport.kind !== 'unix-socket' ? undefined : resolveGroup(config.api.socketGroup, ids);
+      if (config.api.socketGroup !== undefined && transport.kind === 'named-pipe') {
+        logger.warn('api.socket_group has no meaning for a named pipe (its security descriptor decides who may open it); ignored');
+      }
 
-      platform = deps.platform ?? (await openPlatform());
+      platform =
+        deps.platform ??
+        (kind === 'windows'
+          ? await openPlatform({
+              windows: {
+                // What the previous run added: Windows cannot tell us (no owner tag).
+                owned: await loadWindowsOwned(config.stateDir, clock.now()),
+                now: () => clock.now(),
+                onError: (error) => logger.warn('windows platform: background work failed', { error }),
+              },
+            })
+          : await openPlatform());
       const links = await platform.listInterfaces();
       for (const iface of config.interfaces) {
         if (!links.some((l) => l.name === iface.name)) {
@@ -154,21 +195,36 @@ export class Daemon {
       const service = (reports.to = new EngineLeaseService({ engine, driver, now: () => clock.now(), secretFingerprint: fingerprint }));
       const daemon = new Daemon({ config, logger, platform, engine, driver, service, writer, lock, clock });
       daemon.#ownsPlatform = deps.platform === undefined;
+      const owned = ownedStateOf(platform);
+      if (owned) {
+        const saver = new WindowsOwnedSaver({
+          stateDir: config.stateDir,
+          ownedState: owned,
+          now: () => clock.now(),
+          onError: (error) => logger.error('owned-state file not written', { file: path.join(config.stateDir, 'windows-owned.json'), error }),
+        });
+        daemon.#ownedSaver = saver;
+        // Every platform event may follow a change of what we own (an add, a delete, a stack reset re-applying).
+        daemon.#unsubscribeOwned = platform.subscribe(() => saver.request());
+      }
 
       logger.info('stable6 daemon starting', { interfaces: config.interfaces.map((i) => i.name).join(','), secret: fingerprint, stateDir: config.stateDir });
       await driver.start(engineConfigOf(config, algorithmNames));
-      daemon.#api = await ApiServer.listen({
-        socketPath: config.api.socket,
-        service,
-        policy,
-        socketMode: config.api.socketMode,
-        ...(socketGid === undefined ? {} : { socketGid }),
-        log: (line) => logger.info(line),
-      });
+      daemon.#api =
+        transport.kind === 'named-pipe'
+          ? await ApiServer.serve({ source: transport.source, service, policy, log: (line) => logger.info(line) })
+          : await ApiServer.listen({
+              socketPath: config.api.socket,
+              service,
+              policy,
+              socketMode: config.api.socketMode,
+              ...(socketGid === undefined ? {} : { socketGid }),
+              log: (line) => logger.info(line),
+            });
       if (config.metricsListen) {
         daemon.#metricsServer = await new DaemonMetrics({ snapshot: () => daemon.#metricsSnapshot() }).listen(config.metricsListen);
       }
-      logger.info('stable6 daemon running', { socket: config.api.socket, metrics: config.metricsListen });
+      logger.info('stable6 daemon running', { socket: daemon.#api.socketPath, metrics: config.metricsListen });
       return daemon;
     } catch (error) {
       if (deps.platform === undefined) await platform?.close().catch(() => undefined);
@@ -216,6 +272,8 @@ export class Daemon {
       await new Promise<void>((resolve) => (this.#metricsServer ? this.#metricsServer.close(() => resolve()) : resolve()));
       await this.#driver.stop(this.#config.flushOnExit);
       await this.#writer.flush();
+      this.#unsubscribeOwned?.();
+      await this.#ownedSaver?.flush();
       if (this.#ownsPlatform) await this.#platform.close().catch(() => undefined);
       this.#lock.release();
       this.#logger.info('stable6 daemon stopped');
