@@ -4,31 +4,18 @@
  * closes its socket) or exits normally without releasing; either way the daemon releases the
  * lease and its address leaves the kernel, while a persistent lease of the same user stays.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { listLeases } from '../../src/api/client.js';
 import { requirePrivileged, waitFor } from '../helpers/netns.js';
-import { createUser, IFACE, LeaseLab, removeUser, type TestUser } from './lease-harness.js';
+import { IFACE, LeaseLab, leaseLabWithUser } from './lease-harness.js';
 
-let lab: LeaseLab | undefined;
-let user: TestUser | undefined;
-
-before(async () => {
-  if (process.getuid?.() !== 0) return;
-  user = await createUser();
-  lab = await LeaseLab.create({ allowedUsers: [user.name] });
-  await lab.startDaemon();
-});
-
-after(async () => {
-  await lab?.destroy();
-  await removeUser(user);
-});
+const fixture = leaseLabWithUser();
 
 /** A client that leases `label` (connection-bound) and waits; prints the addresses. */
 function holder(l: LeaseLab, label: string, exitOnStdinClose: boolean) {
   return l.runAs(
-    user!,
+    fixture.user,
     `const h = await client.lease({ label: ${JSON.stringify(label)}, interface: ${JSON.stringify(IFACE)}, socketPath });
      print({ addresses: h.addresses, persistent: h.lease.persistent });
      ${exitOnStdinClose ? 'await stdinClosed; process.exit(0);' : 'setInterval(() => undefined, 1 << 30);'}`,
@@ -41,8 +28,8 @@ async function waitGone(l: LeaseLab, address: string): Promise<void> {
 
 test('a connection-bound lease is released when its client is killed: the address leaves the kernel', async (t) => {
   if (!requirePrivileged(t, ['setpriv', 'radvd', 'useradd'])) return;
-  const l = lab!;
-  const persistent = await l.cliAs(user!, 'lease', 'add', 'stays', '--iface', IFACE, '--persistent');
+  const l = fixture.lab;
+  const persistent = await l.cliAs(fixture.user, 'lease', 'add', 'stays', '--iface', IFACE, '--persistent');
   assert.equal(persistent.code, 0, persistent.stderr);
 
   const child = holder(l, 'ephemeral', false);
@@ -60,7 +47,7 @@ test('a connection-bound lease is released when its client is killed: the addres
 
 test('a connection-bound lease is released when its client exits without releasing it', async (t) => {
   if (!requirePrivileged(t, ['setpriv', 'radvd', 'useradd'])) return;
-  const l = lab!;
+  const l = fixture.lab;
   const child = holder(l, 'short', true);
   const { addresses } = await child.json<{ addresses: string[] }>(0, 60_000);
   assert.ok(await l.kernelAddress(addresses[0]!));

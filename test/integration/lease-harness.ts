@@ -24,6 +24,7 @@ import { Ipv6Prefix } from '../../src/core/prefix.js';
 import { generateStable6V1 } from '../../src/core/stable6-v1.js';
 import { parseSecretHex } from '../../src/daemon/secret-file.js';
 import { Netns, linkVeth, waitFor } from '../helpers/netns.js';
+import { after, before } from 'node:test';
 
 const execFileAsync = promisify(execFile);
 
@@ -375,4 +376,33 @@ export class LeaseLab {
 /** `ip -6 monitor address` in a namespace, recording every line until stopped. */
 export function monitorAddresses(ns: Netns): Child {
   return new Child('ip', ['-n', ns.name, '-6', 'monitor', 'address']);
+}
+
+/**
+ * The fixture most lease tests share: one user made for the file, allowed to lease, and a
+ * running daemon; both removed after the file's tests. Read `lab` and `user` inside tests.
+ */
+export function leaseLabWithUser(): { readonly lab: LeaseLab; readonly user: TestUser } {
+  let lab: LeaseLab | undefined;
+  let user: TestUser | undefined;
+  before(async () => {
+    if (process.getuid?.() !== 0) return;
+    user = await createUser();
+    lab = await LeaseLab.create({ allowedUsers: [user.name] });
+    await lab.startDaemon();
+  });
+  after(async () => {
+    await lab?.destroy();
+    await removeUser(user);
+  });
+  return {
+    get lab() {
+      if (!lab) throw new Error('the lease lab was not set up (needs root)');
+      return lab;
+    },
+    get user() {
+      if (!user) throw new Error('the lease lab user was not set up (needs root)');
+      return user;
+    },
+  };
 }

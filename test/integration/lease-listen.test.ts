@@ -6,33 +6,20 @@
  * own derivation of the address; and that the leased address is not what the host uses as
  * source for unrelated traffic (issue 5 item 6: preferred lifetime 0, RFC 6724 rule 3).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requirePrivileged, waitFor } from '../helpers/netns.js';
-import { createUser, IFACE, LeaseLab, PREFIX, removeUser, ROUTER_ADDRESS, type Child, type TestUser } from './lease-harness.js';
+import { type Child, IFACE, LeaseLab, leaseLabWithUser, PREFIX, ROUTER_ADDRESS } from './lease-harness.js';
 
-let lab: LeaseLab | undefined;
-let user: TestUser | undefined;
+const fixture = leaseLabWithUser();
 let server: Child | undefined;
 let served: { address: string; port: number; uid: number } | undefined;
 
-before(async () => {
-  if (process.getuid?.() !== 0) return;
-  user = await createUser();
-  lab = await LeaseLab.create({ allowedUsers: [user.name] });
-  await lab.startDaemon();
-});
-
-after(async () => {
-  await lab?.destroy();
-  await removeUser(user);
-});
-
 test('a user made by the test leases through the daemon, listens with listenStable, and the router connects', async (t) => {
   if (!requirePrivileged(t, ['setpriv', 'radvd', 'useradd'])) return;
-  const l = lab!;
+  const l = fixture.lab;
   server = l.runAs(
-    user!,
+    fixture.user,
     `const s = net.createServer((c) => c.end('hello from uid ' + process.getuid()));
      const { address, port } = await client.listenStable(s, { label: 'web', interface: ${JSON.stringify(IFACE)}, port: 0, socketPath });
      print({ address, port, uid: process.getuid() });
@@ -40,7 +27,7 @@ test('a user made by the test leases through the daemon, listens with listenStab
      s.close();`,
   );
   served = await server.json<{ address: string; port: number; uid: number }>(0, 60_000);
-  assert.equal(served.uid, user!.uid);
+  assert.equal(served.uid, fixture.user.uid);
   // The address is F(secret, prefix, netIface, label) of the spec, computed here without the daemon.
   assert.equal(served.address, l.expectedAddress('web'));
 
@@ -61,12 +48,12 @@ test('a user made by the test leases through the daemon, listens with listenStab
      let d = ''; s.setEncoding('utf8'); s.on('data', (c) => d += c); s.on('end', () => process.stdout.write(d));
      s.on('error', (e) => { console.error(e.message); process.exit(1); });`,
   );
-  assert.equal(reply, `hello from uid ${user!.uid}`);
+  assert.equal(reply, `hello from uid ${fixture.user.uid}`);
 });
 
 test('the leased address is not the source of unrelated traffic (RFC 6724 rule 3: it is deprecated)', async (t) => {
   if (!requirePrivileged(t, ['setpriv', 'radvd', 'useradd'])) return;
-  const l = lab!;
+  const l = fixture.lab;
   assert.ok(served, 'needs the lease of the test before');
   const own = (await l.kernelAddresses()).find((a) => a.local === l.expectedAddress(''));
   assert.ok(own, 'the interface has its own stable6-v1 address');
@@ -92,7 +79,7 @@ test('the leased address is not the source of unrelated traffic (RFC 6724 rule 3
 
 test('closing the server ends the connection-bound lease: the address leaves the kernel', async (t) => {
   if (!requirePrivileged(t, ['setpriv', 'radvd', 'useradd'])) return;
-  const l = lab!;
+  const l = fixture.lab;
   assert.ok(server && served, 'needs the lease of the first test');
   server.closeStdin();
   const { code } = await server.exited;
