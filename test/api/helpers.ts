@@ -68,25 +68,25 @@ export function request(
         agent: options.agent ?? false,
         headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown;
-          try {
-            parsed = text === '' ? undefined : JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed, text });
-        });
-        res.on('error', reject);
-      },
+      (res) => readReply(res).then(resolve, reject),
     );
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+/** The whole answer: status, headers, text, and the body parsed as JSON when it is JSON. */
+export async function readReply(res: http.IncomingMessage): Promise<Reply> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  let body: unknown;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: res.statusCode ?? 0, headers: res.headers, body, text };
 }
 
 export function errorCode(reply: Reply): string | undefined {

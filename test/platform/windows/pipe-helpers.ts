@@ -6,6 +6,7 @@ import { MemoryLeaseService } from '../../../src/api/memory-lease-service.js';
 import { FakePipeKernel, fakeUserToken, type FakeToken } from '../../../src/platform/windows/pipe-fake.js';
 import { NamedPipeListener, type NamedPipeListenerOptions } from '../../../src/platform/windows/pipe-listener.js';
 import { SidIdRegistry } from '../../../src/platform/windows/pipe-sid.js';
+import { readReply } from '../../api/helpers.js';
 
 export const PIPE = '\\\\.\\pipe\\stable6-test';
 export const ALICE = 'S-1-5-21-1004336348-1177238915-682003330-1001';
@@ -74,21 +75,7 @@ export function pipeRequest(
         },
         headers: payload === undefined ? {} : { 'content-type': 'application/json' },
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown;
-          try {
-            parsed = text === '' ? undefined : JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed, text });
-        });
-        res.on('error', reject);
-      },
+      (res) => readReply(res).then(({ status, body, text }) => resolve({ status, body, text }), reject),
     );
     req.on('error', reject);
     req.end(payload);
