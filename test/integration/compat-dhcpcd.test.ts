@@ -4,7 +4,8 @@
  * dhcpcd reads its secret from a compiled-in path (/var/lib/dhcpcd/secret): it runs in a
  * private mount namespace (unshare -m) with a temp dir of ours bind-mounted there and a tmpfs
  * on /run, so the machine's own files are never read or written. Foreground, IPv6 only, no
- * hook scripts. The kernel makes no link-local of its own (addr_gen_mode=1): dhcpcd makes it.
+ * hook scripts. The kernel makes no address of its own (addr_gen_mode=1, autoconf=0): dhcpcd
+ * makes them all.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,6 +47,11 @@ async function setUp(host: Netns, rtr: Netns): Promise<void> {
   await host.ip('link', 'set', 'host0', 'down');
   await host.ip('link', 'set', 'host0', 'address', MAC);
   await host.sysctl('net.ipv6.conf.host0.addr_gen_mode', 1);
+  // dhcpcd turns the kernel's SLAAC off when it starts (autoconf=0, accept_ra=0); done here before
+  // the link is up, so an RA that beats dhcpcd's start cannot make a kernel EUI-64 address (seen
+  // in CI: addr_gen_mode=1 stops only the link-local, not SLAAC).
+  await host.sysctl('net.ipv6.conf.host0.autoconf', 0);
+  await host.sysctl('net.ipv6.conf.host0.accept_ra', 0);
   await host.ip('link', 'set', 'host0', 'up');
 }
 
