@@ -55,6 +55,9 @@ const MIN_INSTALL_MS = 3000;
 const BACKOFF_FIRST_MS = 1000;
 /** After a Router Solicitation could not be sent (no usable source address yet). */
 const RS_RETRY_MS = 1000;
+/** RFC 4861 §10 host constants: solicitations sent until a Router Advertisement comes, and their spacing. */
+const MAX_RTR_SOLICITATIONS = 3;
+const RTR_SOLICITATION_INTERVAL_MS = 4000;
 const BACKOFF_MAX_MS = 60_000;
 
 export interface EngineOptions {
@@ -510,7 +513,7 @@ export class Engine {
     for (const text of carried) this.#setForeign(s, info.name, text, true);
     const wasUp = link?.up ?? false;
     if (!link) {
-      link = { ifindex: info.index, up: info.up, running: info.running, configured: false, solicit: true, solicitAtMs: null, solicitFailures: 0 };
+      link = { ifindex: info.index, up: info.up, running: info.running, configured: false, solicit: true, solicitAtMs: null, solicitFailures: 0, solicitsSent: 0 };
       s.links[info.name] = link;
     }
     link.up = info.up;
@@ -525,6 +528,7 @@ export class Engine {
       link.solicit = true;
       link.solicitAtMs = null;
       link.solicitFailures = 0;
+      link.solicitsSent = 0;
     }
     if (wasUp && !link.up && this.#managedConfig(s, info.name)) {
       this.#log.log('info', `interface ${info.name}: up -> down`, { ifname: info.name });
@@ -710,6 +714,12 @@ export class Engine {
     const config = this.#managedConfig(s, name)!;
     if (config.acceptRa === false) return;
     s.stats.prefixesReceived++;
+    // A Router Advertisement came: no more solicitations until the link goes down and up again.
+    const link = s.links[name];
+    if (link && link.solicitAtMs !== null && link.solicitsSent > 0) {
+      link.solicit = false;
+      link.solicitAtMs = null;
+    }
     const masked = pio.prefixLength === 64 ? Ipv6Prefix.containing(pio.prefix, 64).toString() : undefined;
     const existing = masked === undefined ? undefined : s.prefixes[prefixKey(name, masked)];
     const check = checkPio(pio, existing !== undefined);
@@ -826,6 +836,7 @@ export class Engine {
       link.solicit = true;
       link.solicitAtMs = null;
       link.solicitFailures = 0;
+      link.solicitsSent = 0;
     }
 
     const owned = new Map<string, AddressInfo>();
@@ -1140,9 +1151,15 @@ export class Engine {
         // Right after link up the link-local address is still tentative and the RS has no
         // source (EADDRNOTAVAIL): try again, at most MAX_RTR_SOLICITATIONS (3, RFC 4861 §10) times.
         const link = s.links[command.ifname];
-        if (!link || link.ifindex !== command.ifindex || ++link.solicitFailures >= 3) return;
+        if (!link || link.ifindex !== command.ifindex) return;
+        if (++link.solicitFailures >= MAX_RTR_SOLICITATIONS) {
+          link.solicit = false;
+          link.solicitAtMs = null;
+          return;
+        }
         link.solicit = true;
         link.solicitAtMs = now + RS_RETRY_MS;
+        link.solicitsSent = Math.max(0, link.solicitsSent - 1); // it was not sent
         return;
       }
       default:
@@ -1212,8 +1229,11 @@ export class Engine {
       }
       if (link.up && link.solicit && (link.solicitAtMs === null || link.solicitAtMs <= now)) {
         if (iface.acceptRa !== false) ctx.commands.push({ type: 'send-router-solicitation', ifindex: link.ifindex, ifname: iface.name });
-        link.solicit = false;
-        link.solicitAtMs = null;
+        // A solicitation or its answer may be lost (a router not ready yet, a busy link): send
+        // again every RTR_SOLICITATION_INTERVAL, up to MAX_RTR_SOLICITATIONS, until an RA comes.
+        link.solicitsSent++;
+        link.solicit = iface.acceptRa !== false && link.solicitsSent < MAX_RTR_SOLICITATIONS;
+        link.solicitAtMs = link.solicit ? now + RTR_SOLICITATION_INTERVAL_MS : null;
       }
     }
 

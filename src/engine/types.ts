@@ -143,6 +143,8 @@ export interface LinkState {
   solicit: boolean;
   solicitAtMs: number | null;
   solicitFailures: number;
+  /** Solicitations sent since the last start or link up, until a Router Advertisement answers (RFC 4861 §6.3.7). */
+  solicitsSent: number;
 }
 
 export interface PrefixState {

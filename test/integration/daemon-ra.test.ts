@@ -80,7 +80,7 @@ test('daemon: PIOs without the A flag, of length /48, or link-local make no addr
   }
 });
 
-test('daemon: its Router Solicitation at start brings the prefix at once (radvd answers only solicitations)', async (t) => {
+test('daemon: its Router Solicitations at start bring the prefix (radvd answers only solicitations; one sent before the router is ready is sent again 4 s later)', async (t) => {
   if (!requirePrivileged(t, ['radvd', 'ss'])) return;
   const lab = await Lab.create();
   try {
@@ -92,8 +92,10 @@ test('daemon: its Router Solicitation at start brings the prefix at once (radvd 
     const want = expectedAddress(lab.secret, '2001:db8:5a::/64');
     assert.deepEqual(await globalAddresses(host), [], 'no RA reached the host before the daemon');
     const start = performance.now();
-    await lab.startDaemon();
-    await waitFor(`${want}`, async () => (await globalAddresses(host)).find((a) => a.local === want), 15_000);
+    const daemon = await lab.startDaemon();
+    await waitFor(`${want}`, async () => (await globalAddresses(host)).find((a) => a.local === want), 15_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}; the daemon's log:\n${daemon.stderr}`);
+    });
     t.diagnostic(`address present ≤ ${(performance.now() - start).toFixed(0)} ms after the daemon was started (node start-up included)`);
   } finally {
     await lab.destroy();
