@@ -17,7 +17,7 @@ import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Ipv6Address } from '../core/address.js';
 import type { AddAddressRequest, Platform } from '../platform/platform.js';
-import type { Engine } from './engine.js';
+import { canStepTogether, type Engine } from './engine.js';
 import type { PersistedState } from './persisted-state.js';
 import {
   MAX_TIMER_MS,
@@ -66,9 +66,35 @@ export interface EngineDriverOptions {
 }
 
 type Item = { event: EngineEvent | { type: 'relist' }; resolve: () => void; reject: (error: unknown) => void };
+/** Events stepped together and the commands their steps gave, in order. */
+type Stepped = { commands: EngineCommand[]; items: Item[] };
 
-/** At most this many queued events are stepped before their commands are applied. */
-const MAX_RUN = 256;
+/** Events are stepped this many at a time; the applier takes what was stepped meanwhile. */
+const CHUNK = 16;
+
+/**
+ * The commands of several steps as one sequence with one state write: the newest state, at the
+ * place of the first write, moved ahead of the address adds and reports just before it. Every
+ * state written is newer than the last; reports stay behind the write that came before them;
+ * and a state that records an address is on disk before the address is added (a crash in
+ * between leaves a lease to put back, never an address nobody knows). Writing first also lets a
+ * step's adds go in one batch with the next steps' instead of split around the write.
+ */
+function mergeWrites(commands: EngineCommand[]): EngineCommand[] {
+  let newest: EngineCommand | undefined;
+  let first = -1;
+  commands.forEach((c, i) => {
+    if (c.type !== 'persist-state') return;
+    newest = c;
+    if (first < 0) first = i;
+  });
+  if (newest === undefined) return commands;
+  let at = first;
+  while (at > 0 && (commands[at - 1]!.type === 'add-address' || commands[at - 1]!.type === 'report')) at--;
+  const rest: EngineCommand[] = commands.filter((c) => c.type !== 'persist-state');
+  rest.splice(at, 0, newest);
+  return rest;
+}
 
 /** Start and `resynced` list the OS before the engine steps them. */
 const needsListing = (event: Item['event']): boolean => event.type === 'relist' || event.type === 'resynced';
@@ -83,6 +109,8 @@ export class EngineDriver {
   #state: EngineState;
   #queue: Item[] = [];
   #running = false;
+  /** A run is due in a microtask: dispatches made in one go (a batch of leases) join one run. */
+  #scheduled = false;
   #idleWaiters: (() => void)[] = [];
   #timer: unknown;
   #unsubscribe: (() => void) | undefined;
@@ -118,7 +146,7 @@ export class EngineDriver {
 
   /** Resolves when the queue is empty and nothing is being applied. */
   idle(): Promise<void> {
-    if (!this.#running && this.#queue.length === 0) return Promise.resolve();
+    if (!this.#running && !this.#scheduled && this.#queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -145,26 +173,72 @@ export class EngineDriver {
     if (this.#stopped) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.#queue.push({ event, resolve, reject });
-      if (!this.#running) void this.#run();
+      if (this.#running) {
+        this.#wakeStepper?.();
+        return;
+      }
+      if (this.#scheduled) return;
+      this.#scheduled = true;
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        if (!this.#running) void this.#run();
+      });
     });
   }
 
+  /** The stepper waits here for a new event (or the applier) while the queue is empty. */
+  #wakeStepper: (() => void) | undefined;
+  /** Stepped, waiting to be applied, in order. */
+  #stepped: Stepped[] = [];
+  #applying = false;
+  #applied: Promise<void> = Promise.resolve();
+  /** The engine's wake-up time as of the newest step. */
+  #wakeAt: number | undefined;
+
+  /**
+   * The queue's consumer, running while there are events. Events are stepped CHUNK at a time as
+   * they come; one applier applies, in order, everything stepped so far as one group, so that
+   * a burst of lease requests' address adds go as one netlink batch and their states as one file
+   * write instead of one fsync per event. Stepping goes on while the kernel works on the last
+   * group (netlink sends and fsync run off the main thread): the kernel's DAD reports for the
+   * first addresses of a burst are taken in while the last are still being added, and each
+   * group grows to what was stepped meanwhile (1,000 leases: bench/lease-scale.ts). An event's
+   * dispatch() settles when its group has been applied.
+   *
+   * In a group only the newest state is written, where its first write would have been, so no
+   * report that followed a write moves ahead of it, and adds stay behind the write that records
+   * them. Events that need a listing of the OS (start, resync) wait until everything stepped
+   * before them is applied, and are listed, stepped and applied alone.
+   */
   async #run(): Promise<void> {
     this.#running = true;
     try {
-      for (let item = this.#queue.shift(); item; item = this.#queue.shift()) {
-        if (!needsListing(item.event) && this.#queue.length > 0 && !needsListing(this.#queue[0]!.event)) {
-          await this.#processRun(item);
+      for (let chunks = 0; ; chunks++) {
+        const next = this.#queue[0];
+        if (next === undefined) {
+          if (!this.#applying) break;
+          const woken = new Promise<void>((resolve) => (this.#wakeStepper = resolve));
+          await Promise.race([this.#applied, woken]);
+          this.#wakeStepper = undefined;
           continue;
         }
-        try {
-          await this.#process(item.event);
-          item.resolve();
-        } catch (error) {
-          this.#log.log('error', `engine driver: ${item.event.type}: ${error instanceof Error ? error.message : String(error)}`);
-          item.reject(error);
+        if (needsListing(next.event)) {
+          await this.#drain();
+          this.#queue.shift();
+          try {
+            await this.#process(next.event);
+            next.resolve();
+          } catch (error) {
+            this.#log.log('error', `engine driver: ${next.event.type}: ${error instanceof Error ? error.message : String(error)}`);
+            next.reject(error);
+          }
+          continue;
         }
+        // Let the applier's and the kernel's answers in between chunks.
+        if (chunks > 0 && this.#applying) await new Promise<void>((resolve) => setImmediate(resolve));
+        this.#stepChunk();
       }
+      await this.#drain();
     } finally {
       this.#running = false;
       const waiters = this.#idleWaiters;
@@ -174,57 +248,69 @@ export class EngineDriver {
   }
 
   /**
-   * Several events waiting in the queue (a burst of lease requests, the kernel's DAD reports for
-   * them): each is stepped in turn, then their commands are applied together, so that their
-   * address adds go as one netlink batch and their state as one file write instead of one
-   * fsync per event (1,000 leases: bench/lease-scale.ts). The commands keep their order; as
-   * every step's state is newer than the last, only the newest state is written, where the
-   * first write would have been, so no report that followed a write moves ahead of it. Events
-   * that need a listing of the OS (start, resync) are not run together: they read the platform.
+   * Steps up to CHUNK queued events that need no listing and hands their commands to the
+   * applier. Consecutive lease requests and address reports go to the engine as one step
+   * (`stepMany`): one reconcile for them all.
    */
-  async #processRun(first: Item): Promise<void> {
-    const items: Item[] = [first];
-    while (items.length < MAX_RUN && this.#queue.length > 0 && !needsListing(this.#queue[0]!.event)) items.push(this.#queue.shift()!);
-    const commands: EngineCommand[] = [];
-    const done: Item[] = [];
-    let wakeAt: number | undefined;
-    let stepped = false;
-    for (const item of items) {
+  #stepChunk(): void {
+    const chunk: Stepped = { commands: [], items: [] };
+    const taken: Item[] = [];
+    while (taken.length < CHUNK && this.#queue.length > 0 && !needsListing(this.#queue[0]!.event)) taken.push(this.#queue.shift()!);
+    for (let i = 0; i < taken.length; ) {
+      let end = i + 1;
+      if (canStepTogether(taken[i]!.event)) while (end < taken.length && canStepTogether(taken[end]!.event)) end++;
+      const together = taken.slice(i, end);
+      i = end;
       if (this.#stopped) {
-        item.resolve();
+        for (const item of together) item.resolve();
         continue;
       }
       try {
-        const event = item.event as EngineEvent;
-        const result = this.#engine.step(this.#state, event, this.#clock.now(), this.#random(), { reuseState: event.type !== 'config' });
+        const events = together.map((item) => item.event as EngineEvent);
+        // The driver owns its state and never looks at an old one: the engine may update it in
+        // place. A config is stepped on a copy, so a refused one leaves everything as it was.
+        const reuseState = events[0]!.type !== 'config';
+        const result = this.#engine.stepMany(this.#state, events, this.#clock.now(), this.#random(), { reuseState });
         this.#state = result.state;
-        commands.push(...result.commands);
-        wakeAt = result.wakeAt;
-        stepped = true;
-        done.push(item);
+        chunk.commands.push(...result.commands);
+        this.#wakeAt = result.wakeAt;
+        chunk.items.push(...together);
       } catch (error) {
-        this.#log.log('error', `engine driver: ${item.event.type}: ${error instanceof Error ? error.message : String(error)}`);
-        item.reject(error);
+        const types = [...new Set(together.map((item) => item.event.type))].join(', ');
+        this.#log.log('error', `engine driver: ${types}: ${error instanceof Error ? error.message : String(error)}`);
+        for (const item of together) item.reject(error);
       }
     }
-    if (!stepped) return;
-    let newest: EngineCommand | undefined;
-    for (const c of commands) if (c.type === 'persist-state') newest = c;
-    let written = false;
-    const merged = commands.filter((c) => {
-      if (c.type !== 'persist-state') return true;
-      if (written) return false;
-      written = true;
-      return true;
-    });
-    if (newest) merged[merged.findIndex((c) => c.type === 'persist-state')] = newest;
-    try {
-      await this.#applyAll(merged);
-      this.#arm(wakeAt);
-      for (const item of done) item.resolve();
-    } catch (error) {
-      for (const item of done) item.reject(error);
-    }
+    if (chunk.items.length === 0) return;
+    this.#stepped.push(chunk);
+    this.#kickApplier();
+  }
+
+  #kickApplier(): void {
+    if (this.#applying) return;
+    this.#applying = true;
+    this.#applied = (async () => {
+      try {
+        while (this.#stepped.length > 0) {
+          const group = this.#stepped.splice(0);
+          const done = group.flatMap((g) => g.items);
+          try {
+            await this.#applyAll(mergeWrites(group.flatMap((g) => g.commands)));
+            this.#arm(this.#wakeAt);
+            for (const item of done) item.resolve();
+          } catch (error) {
+            for (const item of done) item.reject(error);
+          }
+        }
+      } finally {
+        this.#applying = false;
+      }
+    })();
+  }
+
+  /** Resolves when everything stepped has been applied. */
+  async #drain(): Promise<void> {
+    while (this.#applying) await this.#applied;
   }
 
   async #process(event: Item['event']): Promise<void> {
@@ -246,6 +332,7 @@ export class EngineDriver {
     const reuseState = engineEvent.type !== 'config';
     const result = this.#engine.step(this.#state, engineEvent, this.#clock.now(), this.#random(), { reuseState });
     this.#state = result.state;
+    this.#wakeAt = result.wakeAt;
     await this.#applyAll(result.commands);
     this.#arm(result.wakeAt);
   }
@@ -254,9 +341,17 @@ export class EngineDriver {
     for (let i = 0; i < commands.length; ) {
       const command = commands[i]!;
       if (command.type === 'add-address') {
-        // A run of adds goes as one batch, each with its own outcome.
+        // A run of adds goes as one batch, each with its own outcome. Reports between them (each
+        // lease request's "tentative") wait until after the batch: a report may come later than
+        // the effect it tells of, never earlier, and nothing but reports is passed over.
         const batch: Extract<EngineCommand, { type: 'add-address' }>[] = [];
-        while (i < commands.length && commands[i]!.type === 'add-address') batch.push(commands[i++] as (typeof batch)[number]);
+        const reports: Extract<EngineCommand, { type: 'report' }>[] = [];
+        for (; i < commands.length; i++) {
+          const next = commands[i]!;
+          if (next.type === 'add-address') batch.push(next);
+          else if (next.type === 'report') reports.push(next);
+          else break;
+        }
         for (const c of batch) this.#options.onCommand?.(c);
         const requests = batch.map(
           (c): AddAddressRequest => ({
@@ -279,6 +374,10 @@ export class EngineDriver {
           const error = outcomes[n];
           if (error) this.#failed(c, error);
         });
+        for (const r of reports) {
+          this.#options.onCommand?.(r);
+          this.#options.onReport?.(r.report);
+        }
         continue;
       }
       i++;

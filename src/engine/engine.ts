@@ -81,10 +81,17 @@ interface Ctx {
   now: number;
   random: number;
   commands: EngineCommand[];
-  /** The event may have added prefixes or leases: make their address entries (all, or one lease's). */
-  ensure: boolean | { ifname: string; label: string };
+  /** The events may have added prefixes or leases: make their address entries (all, or these leases'). */
+  ensure: boolean | { ifname: string; label: string }[];
   /** Leases whose addresses were made this step. */
   newLeaseLabels: Set<string>;
+}
+
+/** Events that `stepMany` may take together: reconcile does nothing between them that the next needs. */
+const STEP_TOGETHER: ReadonlySet<EngineEvent['type']> = new Set(['lease-request', 'address-changed']);
+
+export function canStepTogether(event: EngineEvent | { type: string }): boolean {
+  return STEP_TOGETHER.has(event.type as EngineEvent['type']);
 }
 
 const addressKey = (ifname: string, prefix: string, label: string): string => `${ifname}|${prefix}|${label}`;
@@ -211,16 +218,36 @@ export class Engine {
    * RFC 7217 §6 retry delay.
    */
   step(state: EngineState, event: EngineEvent, now: number, random = 0, options: StepOptions = {}): StepResult {
+    return this.stepMany(state, [event], now, random, options);
+  }
+
+  /**
+   * Several events as one step: each is applied in turn, then the engine reconciles once, so a
+   * burst costs one pass over the state (and one state to write) instead of one per event. Only
+   * events that reconcile leaves alone in between may go together (`canStepTogether`): lease
+   * requests and the OS's address reports. The end state is the same as stepping them one by one;
+   * what differs is that an address that changes twice within the burst is reported once, in its
+   * newest state, and commands that a later event in the burst makes moot are never issued.
+   */
+  stepMany(state: EngineState, events: readonly EngineEvent[], now: number, random = 0, options: StepOptions = {}): StepResult {
     if (!Number.isFinite(now)) throw new RangeError('now must be a finite number of milliseconds');
+    if (events.length === 0) throw new RangeError('stepMany needs at least one event');
+    if (events.length > 1 && !events.every(canStepTogether)) {
+      throw new RangeError(`only ${[...STEP_TOGETHER].join(', ')} events can be stepped together`);
+    }
     const s = options.reuseState ? state : structuredClone(state);
-    const ensure =
-      event.type === 'lease-request' ? { ifname: event.ifname, label: event.label } : event.type === 'config' || event.type === 'snapshot' || event.type === 'prefix-received';
+    let ensure: Ctx['ensure'] = false;
+    for (const event of events) {
+      if (event.type === 'lease-request') {
+        if (ensure !== true) ensure = [...(ensure || []), { ifname: event.ifname, label: event.label }];
+      } else if (event.type === 'config' || event.type === 'snapshot' || event.type === 'prefix-received') ensure = true;
+    }
     const ctx: Ctx = { s, now, random: Math.min(Math.max(random, 0), 1), commands: [], ensure, newLeaseLabels: new Set() };
     if (s.stopped) return { state: s, commands: [], wakeAt: undefined };
     this.#dirty = false;
     this.#touched = new Map();
     this.#current = s;
-    this.#apply(ctx, event);
+    for (const event of events) this.#apply(ctx, event);
     if (!s.stopped) this.#reconcile(ctx);
     this.#reportAddressChanges(ctx);
     if (this.#dirty) ctx.commands.push({ type: 'persist-state', state: copyPersisted(s.persisted) });
@@ -1264,17 +1291,23 @@ export class Engine {
   #ensureEntries(ctx: Ctx): void {
     const { s } = ctx;
     if (!s.config) return;
-    // A lease request only needs its own label's entries: keep that step O(prefixes).
+    // Lease requests only need their own labels' entries: keep that step O(prefixes) per lease.
     const only = typeof ctx.ensure === 'object' ? ctx.ensure : undefined;
-    if (only && !s.leases[leaseKey(only.ifname, only.label)]) return;
     const labelsByIface = new Map<string, string[]>();
-    if (only) labelsByIface.set(only.ifname, [only.label]);
-    else {
+    if (only) {
+      for (const { ifname, label } of only) {
+        if (!s.leases[leaseKey(ifname, label)]) continue;
+        const labels = labelsByIface.get(ifname);
+        if (labels) labels.push(label);
+        else labelsByIface.set(ifname, [label]);
+      }
+      if (labelsByIface.size === 0) return;
+    } else {
       for (const iface of s.config.interfaces) labelsByIface.set(iface.name, ['']);
       for (const l of Object.values(s.leases)) labelsByIface.get(l.ifname)?.push(l.label);
     }
     for (const p of Object.values(s.prefixes)) {
-      if (only && p.ifname !== only.ifname) continue;
+      if (only && !labelsByIface.has(p.ifname)) continue;
       const config = this.#managedConfig(s, p.ifname);
       if (!config) continue;
       for (const label of labelsByIface.get(p.ifname) ?? []) {

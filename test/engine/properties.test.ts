@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Ipv6Address } from '../../src/core/address.js';
 import { isReservedIid } from '../../src/core/reserved-iid.js';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine, type StepOptions } from '../../src/engine/engine.js';
 import type { AddressGenerator } from '../../src/engine/generators.js';
 import { MAX_TIMER_MS, type EngineConfig, type EngineEvent, type EngineState, type StepResult } from '../../src/engine/types.js';
 import { INFINITE_LIFETIME } from '../../src/platform/platform.js';
@@ -25,11 +25,14 @@ const sloppy: AddressGenerator = (ctx) => ({
 
 class RecordingEngine extends Engine {
   readonly problems: string[] = [];
+  steps = 0;
 
-  override step(state: EngineState, event: EngineEvent, now: number, random = 0): StepResult {
-    const result = super.step(state, event, now, random);
+  // The driver steps through stepMany (step() is one event of it): every step is seen here.
+  override stepMany(state: EngineState, events: readonly EngineEvent[], now: number, random = 0, options: StepOptions = {}): StepResult {
+    const result = super.stepMany(state, events, now, random, options);
+    this.steps++;
     if (result.wakeAt !== undefined && (result.wakeAt - now > MAX_TIMER_MS || result.wakeAt <= now)) {
-      this.problems.push(`wakeAt ${result.wakeAt - now} ms from now after ${event.type}`);
+      this.problems.push(`wakeAt ${result.wakeAt - now} ms from now after ${events.map((e) => e.type).join(', ')}`);
     }
     for (const c of result.commands) {
       if (c.type === 'add-address' && isReservedIid(Ipv6Address.parse(c.address).toBytes(), 8)) this.problems.push(`reserved IID ${c.address}`);
@@ -168,6 +171,7 @@ async function run(algorithm: 'stable6-v1' | 'sloppy', ops: unknown[]): Promise<
   if (losing) h.fake.endEventLoss();
   await harness.advance(5000);
   await driver.stop(true);
+  assert.ok(engine.steps > 0, 'the recording engine saw the steps');
   assert.deepEqual(engine.problems, []);
   assert.deepEqual(harness.errors(), [], 'the engine threw');
   assert.deepEqual(h.fake.foreignTouches, [], 'an address or route stable6 did not own was touched');
