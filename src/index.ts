@@ -66,6 +66,7 @@ export { encodeRouterSolicitation, decodeRouterSolicitation, type RouterSolicita
 // Local API (src/api): the client for applications, the server and its service interface for the daemon.
 export {
   lease,
+  leaseBatch,
   listenStable,
   listLeases,
   releaseLease,
@@ -76,6 +77,8 @@ export {
   type ClientOptions,
   type LeaseOptions,
   type LeaseHandle,
+  type LeaseBatchOptions,
+  type LeaseBatchHandle,
   type ListenStableOptions,
   type ListenStableResult,
   type EventStream,
@@ -88,6 +91,10 @@ export {
   type LeaseAddress,
   type LeaseKey,
   type LeaseRequest,
+  type LeaseBatchRequest,
+  type LeaseBatchResult,
+  type LeaseBatchReply,
+  MAX_BATCH_LABELS,
   type AddressState,
   type StatusReport,
   type InterfaceStatus,

@@ -17,6 +17,7 @@ import {
   leasePath,
   type ApiEvent,
   type Lease,
+  type LeaseBatchResult,
   type LeaseKey,
   type StatusReport,
 } from './protocol.js';
@@ -191,6 +192,72 @@ export async function lease(options: LeaseOptions): Promise<LeaseHandle> {
     release: async () => {
       try {
         await call('DELETE', leasePath(key), undefined, { ...options, agent });
+      } finally {
+        agent?.destroy();
+      }
+    },
+  };
+}
+
+export interface LeaseBatchOptions extends ClientOptions {
+  /** 1 to 1,024 labels (MAX_BATCH_LABELS), none twice; a non-root caller at most its rate burst (50 by default). */
+  labels: readonly string[];
+  interface: string;
+  /** As in lease(): false binds every lease of the batch to this one connection. */
+  persistent?: boolean;
+}
+
+export interface LeaseBatchHandle {
+  /** One per label, in the order asked: the lease, or the daemon's error for that label. */
+  readonly results: LeaseBatchResult[];
+  /** The leases that were made (or were held already), in the order asked. */
+  readonly leases: Lease[];
+  /** Releases every lease of `leases` (one DELETE each) and closes the connection; rejects with the first failure. */
+  release(): Promise<void>;
+  /** Drops the connection: connection-bound leases end, persistent ones stay. */
+  close(): void;
+  /** Settles when the connection holding connection-bound leases closes. */
+  readonly closed: Promise<void>;
+}
+
+function isBatchResult(value: unknown): boolean {
+  const r = value as Record<string, unknown> | null;
+  if (typeof r !== 'object' || r === null || typeof r.label !== 'string') return false;
+  if ('lease' in r) return isLease(r.lease) && typeof r.created === 'boolean';
+  const error = r.error as Record<string, unknown> | null | undefined;
+  return typeof error === 'object' && error !== null && typeof error.code === 'string' && typeof error.message === 'string';
+}
+
+/**
+ * Many leases on one interface in one request (POST /v1/leases/batch), like `ip -batch` for
+ * addresses: resolves once every label has its answer, each lease usable or failed on its own.
+ * The request itself fails (bad label, over the limits) as a whole, before any lease is made.
+ */
+export async function leaseBatch(options: LeaseBatchOptions): Promise<LeaseBatchHandle> {
+  const persistent = options.persistent ?? false;
+  const agent = persistent ? undefined : new LeaseAgent();
+  let held: net.Socket | undefined;
+  const reply = await call(
+    'POST',
+    `${API_PREFIX}/leases/batch`,
+    { labels: options.labels, interface: options.interface, persistent },
+    { ...options, timeoutMs: options.timeoutMs ?? 120_000, agent, onSocket: (s) => (held = s) },
+  ).catch((error: unknown) => {
+    agent?.destroy();
+    throw error;
+  });
+  const results = field<LeaseBatchResult[]>(reply, 'results', (v) => Array.isArray(v) && v.length === options.labels.length && v.every(isBatchResult));
+  const leases = results.flatMap((r) => ('lease' in r ? [r.lease] : []));
+  const closed =
+    held === undefined || held.destroyed ? Promise.resolve() : new Promise<void>((resolve) => held?.once('close', () => resolve()));
+  return {
+    results,
+    leases,
+    closed,
+    close: () => agent?.destroy(),
+    release: async () => {
+      try {
+        for (const l of leases) await call('DELETE', leasePath({ label: l.label, interface: l.interface }), undefined, { ...options, agent });
       } finally {
         agent?.destroy();
       }

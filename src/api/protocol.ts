@@ -59,6 +59,31 @@ export interface LeaseRequest {
   persistent: boolean;
 }
 
+/** The most labels one POST /v1/leases/batch may carry. */
+export const MAX_BATCH_LABELS = 1024;
+
+/**
+ * The body of POST /v1/leases/batch: many leases on one interface in one request, as
+ * `ip -batch` is many addresses in one process. Each label is its own lease with its own
+ * outcome; they share the interface and the lifetime kind.
+ */
+export interface LeaseBatchRequest {
+  interface: string;
+  /** 1 to MAX_BATCH_LABELS labels, each valid as in a single lease, none twice. */
+  labels: string[];
+  persistent: boolean;
+}
+
+/** The outcome of one label of a batch, in the request's order. */
+export type LeaseBatchResult =
+  | { label: string; lease: Lease; created: boolean }
+  | { label: string; error: ApiErrorBody['error'] };
+
+/** The answer of POST /v1/leases/batch (HTTP 200 even when some labels failed). */
+export interface LeaseBatchReply {
+  results: LeaseBatchResult[];
+}
+
 /** The key of DELETE /v1/leases/{interface}/{label}. */
 export interface LeaseKey {
   label: string;
@@ -216,6 +241,40 @@ export function parseLeaseRequest(body: unknown): LeaseRequest {
   return { label: validateLabel(body.label), interface: validateInterfaceName(body.interface), persistent };
 }
 
+/**
+ * The body of POST /v1/leases/batch, as strict as a single lease's. The whole batch is refused
+ * when any label is invalid or repeated (`details.index` says which), so a typo cannot make
+ * half a batch.
+ */
+export function parseLeaseBatchRequest(body: unknown): LeaseBatchRequest {
+  if (!isPlainObject(body)) throw badRequest('the body must be a JSON object');
+  for (const key of Object.keys(body)) {
+    if (key !== 'labels' && key !== 'interface' && key !== 'persistent') {
+      throw badRequest(`unknown field ${JSON.stringify(key)} (labels, interface, persistent)`, { field: key });
+    }
+  }
+  const persistent = body.persistent ?? false;
+  if (typeof persistent !== 'boolean') throw badRequest('persistent must be true or false', { field: 'persistent' });
+  const iface = validateInterfaceName(body.interface);
+  const { labels } = body;
+  if (!Array.isArray(labels) || labels.length === 0 || labels.length > MAX_BATCH_LABELS) {
+    throw badRequest(`labels must be an array of 1 to ${MAX_BATCH_LABELS} labels`, { field: 'labels' });
+  }
+  const seen = new Set<string>();
+  const valid = labels.map((label: unknown, index) => {
+    let checked: string;
+    try {
+      checked = validateLabel(label);
+    } catch (error) {
+      throw badRequest(`labels[${index}]: ${(error as Error).message}`, { field: 'labels', index });
+    }
+    if (seen.has(checked)) throw badRequest(`labels[${index}]: ${JSON.stringify(checked)} is in the batch twice`, { field: 'labels', index });
+    seen.add(checked);
+    return checked;
+  });
+  return { interface: iface, labels: valid, persistent };
+}
+
 /** Parses request body bytes as JSON; an empty body is `undefined`. */
 export function parseJsonBody(bytes: Buffer): unknown {
   if (bytes.length === 0) return undefined;
@@ -230,6 +289,7 @@ export function parseJsonBody(bytes: Buffer): unknown {
 /** The API paths, decoded. Pure: the server maps a request line to one of these. */
 export type Route =
   | { type: 'lease' }
+  | { type: 'lease-batch' }
   | { type: 'list-leases' }
   | { type: 'release'; key: LeaseKey }
   | { type: 'status' }
@@ -255,6 +315,10 @@ export function parseRoute(method: string, target: string): Route {
   if (path === `${API_PREFIX}/leases`) {
     allow(['GET', 'POST']);
     return method === 'POST' ? { type: 'lease' } : { type: 'list-leases' };
+  }
+  if (path === `${API_PREFIX}/leases/batch`) {
+    allow(['POST']);
+    return { type: 'lease-batch' };
   }
   if (path === `${API_PREFIX}/status`) {
     allow(['GET']);

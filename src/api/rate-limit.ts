@@ -29,8 +29,12 @@ export class RateLimiter {
     bucket.at = now;
   }
 
-  /** Takes one token; returns 0 when granted, else the milliseconds until one is free. */
-  take(key: number): number {
+  /**
+   * Takes `count` tokens (at most the burst), all or none; returns 0 when granted, else the
+   * milliseconds until that many are free.
+   */
+  take(key: number, count = 1): number {
+    if (!(count >= 1 && count <= this.#options.burst)) throw new RangeError(`a take of ${count} tokens; the burst is ${this.#options.burst}`);
     const now = this.#options.now();
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
@@ -39,11 +43,11 @@ export class RateLimiter {
       this.#buckets.set(key, bucket);
     }
     this.#refill(bucket, now);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    if (bucket.tokens >= count) {
+      bucket.tokens -= count;
       return 0;
     }
-    return Math.ceil(((1 - bucket.tokens) / this.#options.perSecond) * 1000);
+    return Math.ceil(((count - bucket.tokens) / this.#options.perSecond) * 1000);
   }
 
   #prune(now: number): void {

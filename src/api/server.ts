@@ -18,11 +18,14 @@ import {
   formatEventLine,
   httpStatusFor,
   parseJsonBody,
+  parseLeaseBatchRequest,
   parseLeaseRequest,
   parseRoute,
   type ApiEvent,
   type Lease,
+  type LeaseBatchResult,
   type LeaseKey,
+  type LeaseRequest,
   type StatusReport,
 } from './protocol.js';
 import { RateLimiter } from './rate-limit.js';
@@ -35,6 +38,8 @@ export interface ApiLimits {
   /** Open connections per non-root uid (event streams and connection-bound leases count). */
   maxConnectionsPerUser: number;
   maxBodyBytes: number;
+  /** The body of POST /v1/leases/batch: room for MAX_BATCH_LABELS labels of the longest kind. */
+  maxBatchBodyBytes: number;
   /** node:http maxHeaderSize. */
   maxHeaderBytes: number;
   /** A client must send its headers within this (slowloris). */
@@ -57,6 +62,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   maxConnections: 256,
   maxConnectionsPerUser: 32,
   maxBodyBytes: 16 * 1024,
+  maxBatchBodyBytes: 320 * 1024,
   maxHeaderBytes: 8 * 1024,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
@@ -144,6 +150,8 @@ export class ApiServer {
   #sequence = 0;
   /** Lease requests waiting for the service, by key. */
   readonly #inflight = new Map<string, { key: LeaseKey; uid: number; count: number }>();
+  /** How many keys of #inflight each uid holds (a batch of 1,000 would otherwise count them 1,000 times). */
+  readonly #inflightByUid = new Map<number, number>();
   #ino = -1;
   #closed = false;
   /** serve(): the source connections come from; there is no socket file then. */
@@ -316,14 +324,19 @@ export class ApiServer {
         }
       }
       const route = parseRoute(req.method ?? '', req.url ?? '');
-      const body = await this.#readBody(req, res);
-      if (route.type !== 'lease' && body.length > 0) throw new Stable6Error('ERR_API_BAD_REQUEST', `${req.method} ${route.type} takes no body`);
+      const body = await this.#readBody(req, res, route.type === 'lease-batch' ? this.#limits.maxBatchBodyBytes : this.#limits.maxBodyBytes);
+      if (route.type !== 'lease' && route.type !== 'lease-batch' && body.length > 0) {
+        throw new Stable6Error('ERR_API_BAD_REQUEST', `${req.method} ${route.type} takes no body`);
+      }
       switch (route.type) {
         case 'lease': {
-          const { lease, created } = await this.#lease(connection, parseJsonBody(body));
+          const { lease, created } = await this.#lease(connection, parseLeaseRequest(parseJsonBody(body)));
           this.#send(res, created ? 201 : 200, { lease });
           return;
         }
+        case 'lease-batch':
+          this.#send(res, 200, { results: await this.#leaseBatch(connection, parseJsonBody(body)) });
+          return;
         case 'list-leases':
           this.#send(res, 200, { leases: this.#options.service.list().filter((l) => maySee(caller, l.uid)) });
           return;
@@ -346,9 +359,8 @@ export class ApiServer {
     }
   }
 
-  /** Reads the body up to maxBodyBytes; larger is ERR_API_TOO_LARGE and the connection is closed after the answer. */
-  #readBody(req: http.IncomingMessage, res: http.ServerResponse): Promise<Buffer> {
-    const max = this.#limits.maxBodyBytes;
+  /** Reads the body up to `max` bytes; larger is ERR_API_TOO_LARGE and the connection is closed after the answer. */
+  #readBody(req: http.IncomingMessage, res: http.ServerResponse, max: number): Promise<Buffer> {
     const tooLarge = (): Stable6Error => {
       // The rest of the body is not read: this connection cannot carry another request.
       res.setHeader('Connection', 'close');
@@ -375,9 +387,46 @@ export class ApiServer {
     });
   }
 
-  async #lease(connection: Connection, body: unknown): Promise<{ lease: Lease; created: boolean }> {
+  /**
+   * Each label of the batch goes through #lease, all at once: the checks of each run before the
+   * next label's (so the per-user limit counts the earlier labels of the same batch), and the
+   * service gets every request together, which the engine steps as one run (one netlink batch of
+   * adds, one state write). A non-root batch costs a token per label and may hold at most the
+   * rate burst: a batch is not a way around the rate limit.
+   */
+  async #leaseBatch(connection: Connection, body: unknown): Promise<LeaseBatchResult[]> {
     const { caller } = connection;
-    const request = parseLeaseRequest(body);
+    const batch = parseLeaseBatchRequest(body);
+    if (!isRoot(caller)) {
+      const extra = batch.labels.length - 1; // the request itself took one token
+      if (batch.labels.length > this.#limits.rateBurst) {
+        throw new Stable6Error('ERR_API_LIMIT', `a batch from uid ${caller.uid} holds at most ${this.#limits.rateBurst} labels, got ${batch.labels.length}`, {
+          details: { limit: this.#limits.rateBurst },
+        });
+      }
+      const waitMs = extra > 0 ? this.#limiter.take(caller.uid, extra) : 0;
+      if (waitMs > 0) {
+        throw new Stable6Error('ERR_API_RATE_LIMITED', `uid ${caller.uid} sends requests too fast; retry in ${waitMs} ms`, { details: { retryAfterMs: waitMs } });
+      }
+    }
+    const outcomes = await Promise.allSettled(
+      batch.labels.map((label) => this.#lease(connection, { label, interface: batch.interface, persistent: batch.persistent }, false)),
+    );
+    let failed = 0;
+    const results = outcomes.map((outcome, i): LeaseBatchResult => {
+      const label = batch.labels[i]!;
+      if (outcome.status === 'fulfilled') return { label, ...outcome.value };
+      failed++;
+      return { label, error: this.#publicError(outcome.reason, caller) };
+    });
+    this.#log(
+      `api: uid ${caller.uid} pid ${caller.pid} leased ${batch.labels.length - failed} of ${batch.labels.length} labels on ${batch.interface} in a batch${batch.persistent ? ' (persistent)' : ''}`,
+    );
+    return results;
+  }
+
+  async #lease(connection: Connection, request: LeaseRequest, log = true): Promise<{ lease: Lease; created: boolean }> {
+    const { caller } = connection;
     checkMayLease(this.#policy, caller, request.label);
     const key = keyText(request);
     const existingUid = this.#ownerOf(request);
@@ -391,18 +440,27 @@ export class ApiServer {
       this.#checkLimits(caller);
     }
     connection.leased = true;
-    const pending = this.#inflight.get(key) ?? { key: { interface: request.interface, label: request.label }, uid: caller.uid, count: 0 };
+    let pending = this.#inflight.get(key);
+    if (pending === undefined) {
+      pending = { key: { interface: request.interface, label: request.label }, uid: caller.uid, count: 0 };
+      this.#inflight.set(key, pending);
+      this.#inflightByUid.set(caller.uid, (this.#inflightByUid.get(caller.uid) ?? 0) + 1);
+    }
     pending.count++;
-    this.#inflight.set(key, pending);
     let lease: Lease;
     try {
       lease = await this.#options.service.lease(caller, request);
     } finally {
-      if (--pending.count === 0 && this.#inflight.get(key) === pending) this.#inflight.delete(key);
+      if (--pending.count === 0 && this.#inflight.get(key) === pending) {
+        this.#inflight.delete(key);
+        const left = (this.#inflightByUid.get(pending.uid) ?? 1) - 1;
+        if (left > 0) this.#inflightByUid.set(pending.uid, left);
+        else this.#inflightByUid.delete(pending.uid);
+      }
     }
     if (lease.uid !== caller.uid) throw new Stable6Error('ERR_API_INTERNAL', 'the service returned a lease of another user');
     if (!lease.persistent) connection.bound.add(keyText(lease));
-    this.#log(`api: uid ${caller.uid} pid ${caller.pid} leased ${JSON.stringify(lease.label)} on ${lease.interface}${lease.persistent ? ' (persistent)' : ''}`);
+    if (log) this.#log(`api: uid ${caller.uid} pid ${caller.pid} leased ${JSON.stringify(lease.label)} on ${lease.interface}${lease.persistent ? ' (persistent)' : ''}`);
     return { lease, created: existingUid === undefined };
   }
 
@@ -423,8 +481,7 @@ export class ApiServer {
     const { service } = this.#options;
     if (service.leaseCounts && service.ownerOf) {
       const listed = service.leaseCounts(caller.uid);
-      let mine = 0;
-      for (const pending of this.#inflight.values()) if (pending.uid === caller.uid) mine++;
+      const mine = this.#inflightByUid.get(caller.uid) ?? 0;
       const totalBound = listed.total + this.#inflight.size;
       const ownedBound = listed.owned + mine;
       if (totalBound < this.#policy.maxLeases && (isRoot(caller) || ownedBound < this.#policy.maxLeasesPerUser)) return;
@@ -528,21 +585,23 @@ export class ApiServer {
     res.end(body);
   }
 
-  #sendError(res: http.ServerResponse, error: unknown, caller: Caller): void {
-    let code: string;
-    let message: string;
-    if (isStable6Error(error)) {
-      ({ code, message } = error);
-      if (code === 'ERR_API_METHOD') res.setHeader('Allow', ((error.details.allow as string[] | undefined) ?? []).join(', '));
-    } else {
-      // Not one of ours: the text may hold anything; the client gets a generic line, the log the detail.
-      code = 'ERR_API_INTERNAL';
-      message = 'the daemon failed while answering; see its log';
-    }
-    const status = httpStatusFor(code);
-    if (status >= 500 || code === 'ERR_API_RATE_LIMITED') {
+  /**
+   * What a client may read of an error: a Stable6Error's code and message; anything else is not
+   * one of ours, its text may hold anything, so the client gets a generic line and the log the
+   * detail. Server-side failures and rate limiting are logged.
+   */
+  #publicError(error: unknown, caller: Caller): { code: string; message: string } {
+    const { code, message } = isStable6Error(error) ? error : { code: 'ERR_API_INTERNAL', message: 'the daemon failed while answering; see its log' };
+    if (httpStatusFor(code) >= 500 || code === 'ERR_API_RATE_LIMITED') {
       this.#log(`api: uid ${caller.uid}: ${code}: ${error instanceof Error ? error.message : String(error)}`);
     }
+    return { code, message };
+  }
+
+  #sendError(res: http.ServerResponse, error: unknown, caller: Caller): void {
+    const { code, message } = this.#publicError(error, caller);
+    if (isStable6Error(error) && code === 'ERR_API_METHOD') res.setHeader('Allow', ((error.details.allow as string[] | undefined) ?? []).join(', '));
+    const status = httpStatusFor(code);
     if (res.headersSent) {
       res.destroy();
       return;

@@ -171,3 +171,43 @@ test('formatLifetime: forever, and the two largest units', () => {
   assert.equal(formatLifetime(90_061), '1d1h');
   assert.equal(formatLifetime(3_661), '1h1m');
 });
+
+test('lease add with several labels sends one batch: each label printed, exit 0 only if all were leased', async () => {
+  const h = await startHarness();
+  try {
+    h.as(1001);
+    await runCli(['lease', 'add', 'taken', '--iface', 'eth0', '--persistent', '--socket', h.socketPath], captureIo());
+    h.as(1000);
+    const io = captureIo();
+    assert.equal(await runCli(['lease', 'add', 'a', 'b', '--iface', 'eth0', '--persistent', '--socket', h.socketPath], io), 0);
+    assert.match(io.out(), /^a on eth0 \(uid 1000, persistent\)\n/);
+    assert.match(io.out(), /\nb on eth0 \(uid 1000, persistent\)\n/);
+    assert.ok(h.service.calls.some((c) => c.method === 'lease'), 'the service made them');
+
+    const mixed = captureIo();
+    assert.equal(await runCli(['lease', 'add', 'c', 'taken', '--iface', 'eth0', '--persistent', '--json', '--socket', h.socketPath], mixed), 2, 'refused input for one label: exit 2');
+    const results = JSON.parse(mixed.out()) as { label: string; lease?: Lease; error?: { code: string } }[];
+    assert.deepEqual(results.map((r) => [r.label, r.lease?.uid ?? r.error?.code]), [['c', 1000], ['taken', 'ERR_API_LABEL_TAKEN']]);
+    assert.match(mixed.err(), /^stable6: taken: ERR_API_LABEL_TAKEN: /m);
+
+    // Connection-bound: held while the command runs, all released after.
+    let held: string[] = [];
+    const command = makeLeaseCommand({
+      waitForStop: () => {
+        held = h.service.list().filter((l) => !l.persistent).map((l) => l.label).sort();
+        return Promise.resolve('stopped');
+      },
+    });
+    const bound = captureIo();
+    assert.equal(await command.run(['add', 'x', 'y', '--iface', 'eth1', '--socket', h.socketPath], bound), 0);
+    assert.deepEqual(held, ['x', 'y']);
+    assert.match(bound.err(), /holding 2 leases/);
+    assert.deepEqual(h.service.list().filter((l) => !l.persistent), []);
+    // A repeated label refuses the whole batch before anything is made.
+    const twice = captureIo();
+    assert.equal(await runCli(['lease', 'add', 'z', 'z', '--iface', 'eth0', '--socket', h.socketPath], twice), 2);
+    assert.match(twice.err(), /ERR_API_BAD_REQUEST: labels\[1\]: "z" is in the batch twice/);
+  } finally {
+    await h.close();
+  }
+});

@@ -1,9 +1,9 @@
-import { lease, listLeases, releaseLease, resolveSocketPath, type LeaseHandle } from '../../api/client.js';
+import { lease, leaseBatch, listLeases, releaseLease, resolveSocketPath } from '../../api/client.js';
 import type { Lease } from '../../api/protocol.js';
-import { isStable6Error } from '../../errors.js';
+import { Stable6Error, isStable6Error, type ErrorCode } from '../../errors.js';
 import { exitStatusFor, parseCommandArgs, printJson, usageError, type CliIo, type Command } from '../cli-io.js';
 
-const USAGE = `Usage: stable6 lease add LABEL --iface NAME [--persistent] [--json] [--socket PATH]
+const USAGE = `Usage: stable6 lease add LABEL... --iface NAME [--persistent] [--json] [--socket PATH]
        stable6 lease list [--json] [--socket PATH]
        stable6 lease release LABEL [--iface NAME] [--json] [--socket PATH]
 
@@ -12,7 +12,9 @@ prefix, the same after every restart. Asks the daemon over its socket
 (default $STABLE6_SOCKET or /run/stable6/api.sock); the daemon knows who you are.
   add       answers once the addresses are usable (DAD done). With --persistent the lease
             stays until released; without it, it lasts while this command runs: it prints the
-            addresses and holds them until interrupted (Ctrl-C, SIGTERM)
+            addresses and holds them until interrupted (Ctrl-C, SIGTERM). Several labels go
+            as one batch request (at most 1,024; a non-root user at most 50): each label
+            gets its lease or its own error; exit 0 only if every label got its lease
   list      your leases (root: everyone's)
   release   removes the lease and its addresses; --iface is needed only when you hold LABEL
             on several interfaces
@@ -83,10 +85,10 @@ export interface LeaseCommandDeps {
    * Holds a connection-bound lease until the user stops the command; settles early when the
    * connection closes. Default: SIGINT or SIGTERM.
    */
-  waitForStop: (handle: LeaseHandle) => Promise<'stopped' | 'connection-closed'>;
+  waitForStop: (handle: { closed: Promise<void> }) => Promise<'stopped' | 'connection-closed'>;
 }
 
-function waitForSignal(handle: LeaseHandle): Promise<'stopped' | 'connection-closed'> {
+function waitForSignal(handle: { closed: Promise<void> }): Promise<'stopped' | 'connection-closed'> {
   return new Promise((resolve) => {
     // The lease's connection is unref'd (see LeaseAgent): keep the process alive explicitly.
     const keepAlive = setInterval(() => undefined, 1 << 30);
@@ -115,7 +117,7 @@ export function makeLeaseCommand(deps: LeaseCommandDeps = { waitForStop: waitFor
         return 0;
       }
       const [action, label, ...extra] = positionals;
-      if (extra.length > 0) throw usageError(`lease: unexpected argument ${JSON.stringify(extra[0])}`);
+      if (extra.length > 0 && action !== 'add') throw usageError(`lease: unexpected argument ${JSON.stringify(extra[0])}`);
       const socketPath = resolveSocketPath(values.socket, io.env);
       const needLabel = (): string => {
         if (label === undefined) throw usageError(`lease ${action}: name the LABEL`);
@@ -126,6 +128,7 @@ export function makeLeaseCommand(deps: LeaseCommandDeps = { waitForStop: waitFor
           const name = needLabel();
           if (values.iface === undefined) throw usageError('lease add: --iface NAME is required');
           const iface = values.iface;
+          if (extra.length > 0) return addBatch(io, deps, [name, ...extra], iface, values.persistent ?? false, values.json ?? false, socketPath);
           return runApiCommand(io, async () => {
             const handle = await lease({ label: name, interface: iface, persistent: values.persistent ?? false, socketPath });
             if (values.json) printJson(io, handle.lease);
@@ -179,6 +182,36 @@ export function makeLeaseCommand(deps: LeaseCommandDeps = { waitForStop: waitFor
       }
     },
   };
+}
+
+/** `lease add` with several labels: one batch request; each label's lease or error is printed. */
+function addBatch(io: CliIo, deps: LeaseCommandDeps, labels: string[], iface: string, persistent: boolean, json: boolean, socketPath: string): Promise<number> {
+  return runApiCommand(io, async () => {
+    const handle = await leaseBatch({ labels, interface: iface, persistent, socketPath });
+    if (json) printJson(io, handle.results);
+    let failure: Stable6Error | undefined;
+    for (const r of handle.results) {
+      if ('lease' in r) {
+        if (!json) io.stdout(describe(r.lease));
+        continue;
+      }
+      failure ??= new Stable6Error(r.error.code as ErrorCode, r.error.message);
+      io.stderr(`stable6: ${r.label}: ${r.error.code}: ${r.error.message}\n`);
+    }
+    const status = failure ? exitStatusFor(failure) : 0;
+    if (persistent || handle.leases.length === 0) {
+      handle.close();
+      return status;
+    }
+    io.stderr(`stable6: holding ${handle.leases.length} leases while this command runs; interrupt (Ctrl-C) to release them\n`);
+    const how = await deps.waitForStop(handle);
+    if (how === 'connection-closed') {
+      io.stderr('stable6: ERR_API_UNAVAILABLE: the daemon closed the connection; the leases have ended\n');
+      return 1;
+    }
+    await handle.release();
+    return status;
+  });
 }
 
 export const leaseCommand: Command = makeLeaseCommand();
