@@ -166,23 +166,38 @@ export interface LeaseHandle {
 
 const USABLE_STATES = new Set<string>(['preferred', 'deprecated', 'optimistic']);
 
-/** Leases `label` on `interface`; resolves once the addresses passed DAD (or, with optimistic DAD, are optimistic). */
-export async function lease(options: LeaseOptions): Promise<LeaseHandle> {
-  const persistent = options.persistent ?? false;
+/**
+ * POST of a lease request. Connection-bound (not `persistent`): on a connection of its own that
+ * stays open after the answer (LeaseAgent), `closed` settling when it closes.
+ */
+async function postLeaseRequest(
+  path: string,
+  body: Record<string, unknown>,
+  persistent: boolean,
+  options: ClientOptions,
+): Promise<{ reply: unknown; agent: LeaseAgent | undefined; closed: Promise<void> }> {
   const agent = persistent ? undefined : new LeaseAgent();
   let held: net.Socket | undefined;
-  const reply = await call(
-    'POST',
-    `${API_PREFIX}/leases`,
-    { label: options.label, interface: options.interface, persistent },
-    { ...options, timeoutMs: options.timeoutMs ?? 120_000, agent, onSocket: (s) => (held = s) },
-  ).catch((error: unknown) => {
-    agent?.destroy();
-    throw error;
-  });
-  const result = field<Lease>(reply, 'lease', isLease);
+  const reply = await call('POST', path, { ...body, persistent }, { ...options, timeoutMs: options.timeoutMs ?? 120_000, agent, onSocket: (s) => (held = s) }).catch(
+    (error: unknown) => {
+      agent?.destroy();
+      throw error;
+    },
+  );
   const closed =
     held === undefined || held.destroyed ? Promise.resolve() : new Promise<void>((resolve) => held?.once('close', () => resolve()));
+  return { reply, agent, closed };
+}
+
+/** Leases `label` on `interface`; resolves once the addresses passed DAD (or, with optimistic DAD, are optimistic). */
+export async function lease(options: LeaseOptions): Promise<LeaseHandle> {
+  const { reply, agent, closed } = await postLeaseRequest(
+    `${API_PREFIX}/leases`,
+    { label: options.label, interface: options.interface },
+    options.persistent ?? false,
+    options,
+  );
+  const result = field<Lease>(reply, 'lease', isLease);
   const key: LeaseKey = { label: result.label, interface: result.interface };
   return {
     lease: result,
@@ -234,22 +249,14 @@ function isBatchResult(value: unknown): boolean {
  * The request itself fails (bad label, over the limits) as a whole, before any lease is made.
  */
 export async function leaseBatch(options: LeaseBatchOptions): Promise<LeaseBatchHandle> {
-  const persistent = options.persistent ?? false;
-  const agent = persistent ? undefined : new LeaseAgent();
-  let held: net.Socket | undefined;
-  const reply = await call(
-    'POST',
+  const { reply, agent, closed } = await postLeaseRequest(
     `${API_PREFIX}/leases/batch`,
-    { labels: options.labels, interface: options.interface, persistent },
-    { ...options, timeoutMs: options.timeoutMs ?? 120_000, agent, onSocket: (s) => (held = s) },
-  ).catch((error: unknown) => {
-    agent?.destroy();
-    throw error;
-  });
+    { labels: options.labels, interface: options.interface },
+    options.persistent ?? false,
+    options,
+  );
   const results = field<LeaseBatchResult[]>(reply, 'results', (v) => Array.isArray(v) && v.length === options.labels.length && v.every(isBatchResult));
   const leases = results.flatMap((r) => ('lease' in r ? [r.lease] : []));
-  const closed =
-    held === undefined || held.destroyed ? Promise.resolve() : new Promise<void>((resolve) => held?.once('close', () => resolve()));
   return {
     results,
     leases,

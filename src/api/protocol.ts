@@ -230,15 +230,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * `persistant` cannot silently make a connection-bound lease.
  */
 export function parseLeaseRequest(body: unknown): LeaseRequest {
+  const { fields, persistent } = strictBody(body, ['label', 'interface', 'persistent']);
+  return { label: validateLabel(fields.label), interface: validateInterfaceName(fields.interface), persistent };
+}
+
+/** A JSON object with none but these fields, and its `persistent` (false when absent). */
+function strictBody(body: unknown, allowed: readonly string[]): { fields: Record<string, unknown>; persistent: boolean } {
   if (!isPlainObject(body)) throw badRequest('the body must be a JSON object');
   for (const key of Object.keys(body)) {
-    if (key !== 'label' && key !== 'interface' && key !== 'persistent') {
-      throw badRequest(`unknown field ${JSON.stringify(key)} (label, interface, persistent)`, { field: key });
-    }
+    if (!allowed.includes(key)) throw badRequest(`unknown field ${JSON.stringify(key)} (${allowed.join(', ')})`, { field: key });
   }
   const persistent = body.persistent ?? false;
   if (typeof persistent !== 'boolean') throw badRequest('persistent must be true or false', { field: 'persistent' });
-  return { label: validateLabel(body.label), interface: validateInterfaceName(body.interface), persistent };
+  return { fields: body, persistent };
 }
 
 /**
@@ -247,16 +251,9 @@ export function parseLeaseRequest(body: unknown): LeaseRequest {
  * half a batch.
  */
 export function parseLeaseBatchRequest(body: unknown): LeaseBatchRequest {
-  if (!isPlainObject(body)) throw badRequest('the body must be a JSON object');
-  for (const key of Object.keys(body)) {
-    if (key !== 'labels' && key !== 'interface' && key !== 'persistent') {
-      throw badRequest(`unknown field ${JSON.stringify(key)} (labels, interface, persistent)`, { field: key });
-    }
-  }
-  const persistent = body.persistent ?? false;
-  if (typeof persistent !== 'boolean') throw badRequest('persistent must be true or false', { field: 'persistent' });
-  const iface = validateInterfaceName(body.interface);
-  const { labels } = body;
+  const { fields, persistent } = strictBody(body, ['labels', 'interface', 'persistent']);
+  const iface = validateInterfaceName(fields.interface);
+  const { labels } = fields;
   if (!Array.isArray(labels) || labels.length === 0 || labels.length > MAX_BATCH_LABELS) {
     throw badRequest(`labels must be an array of 1 to ${MAX_BATCH_LABELS} labels`, { field: 'labels' });
   }

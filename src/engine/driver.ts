@@ -4,14 +4,15 @@
  * fake platform and a `FakeClock`.
  *
  * - One queue: platform events, requests from the daemon, timer wake-ups and command failures
- *   are stepped through the engine one at a time, and each step's commands are applied in
- *   order before the next step (consecutive address adds go as one batch).
+ *   are stepped through the engine in order (bursts of lease requests and address reports
+ *   together), and the commands are applied in order by one applier, a group at a time, while
+ *   later events are stepped (see #run).
  * - A command that fails becomes a `command-failed` event for the engine; nothing is retried
  *   here (the engine decides).
  * - `resynced` (lost notifications) is answered by listing everything again and stepping a
  *   `snapshot`, as is the start.
- * - One timer, re-armed after every step for `wakeAt`, never longer than 2^31-1 ms (Node's
- *   timers fire at once past that).
+ * - One timer, re-armed for the newest step's `wakeAt` whenever commands have been applied,
+ *   never longer than 2^31-1 ms (Node's timers fire at once past that).
  */
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
