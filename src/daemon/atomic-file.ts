@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, fchmodSync, fsync, linkSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fchmodSync, promises as fs, fsync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
 
@@ -18,7 +18,8 @@ export interface AtomicWriteOptions {
  * start), fsync, then rename (overwrite) or link (no overwrite, atomic EEXIST), then fsync
  * of the folder so the new name itself is durable.
  *
- * Only the two fsyncs, which wait for the disk, go to the thread pool; the other calls are
+ * The two fsyncs, which wait for the disk, and the rename, which the file system may make wait
+ * for its journal (up to milliseconds, seen on ext4), go to the thread pool; the other calls are
  * quick system calls made inline. Each asynchronous call costs a turn of the event loop, and
  * a daemon busy with a burst of leases made a write of ten such calls take 50 to 90 ms
  * (bench/lease-scale.ts) while the disk needed a few.
@@ -37,9 +38,9 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string, o
       closeSync(fd);
     }
     if (options.overwrite) {
-      renameSync(temp, file);
+      await fs.rename(temp, file);
     } else {
-      linkSync(temp, file); // fails with EEXIST if the file appeared meanwhile
+      await fs.link(temp, file); // fails with EEXIST if the file appeared meanwhile
     }
     await syncDirectory(dir);
   } finally {
