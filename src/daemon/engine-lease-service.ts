@@ -11,7 +11,7 @@ import type { Caller, LeaseService } from '../api/service.js';
 import type { ApiEvent, Lease, LeaseAddress, LeaseKey, LeaseRequest, StatusAddress, StatusReport } from '../api/protocol.js';
 import type { EngineDriver } from '../engine/driver.js';
 import type { Engine } from '../engine/engine.js';
-import { leaseView, type AddressStatus, type EngineStatus } from '../engine/status.js';
+import { addressView, leaseView, type AddressStatus, type EngineStatus } from '../engine/status.js';
 import type { EngineReport, LeaseState } from '../engine/types.js';
 import { Stable6Error, type ErrorCode } from '../errors.js';
 
@@ -234,22 +234,38 @@ export class EngineLeaseService implements LeaseService {
         return [{ type: 'lease-released', lease: { label: report.label, interface: report.ifname, uid: report.uid, persistent: false, addresses: [] } }];
       case 'address-state': {
         if (report.address === null) return [];
-        const status = this.#status();
-        const iface = status.interfaces.find((i) => i.name === report.ifname);
-        const a = iface?.addresses.find((x) => x.address === report.address);
-        const owner = report.label === '' ? undefined : status.leases.find((l) => l.ifname === report.ifname && l.label === report.label)?.uid;
+        // This address only: a status of every address per report made following the events
+        // during a burst of 1,000 leases quadratic.
+        const state = this.#o.driver.state;
+        const view = addressView(state, report.ifname, report.prefix, report.label, report.address, this.#o.now());
+        const owner = report.label === '' ? undefined : this.#engineLease({ interface: report.ifname, label: report.label })?.uid;
         const address: StatusAddress = {
           address: report.address,
           prefix: report.prefix,
           label: report.label,
-          algorithm: algorithmName(a?.algorithm ?? 'stable6-v1'),
-          dadCounter: a?.dadCounter ?? 0,
-          state: report.state === 'tentative' && this.#optimistic().has(keyOf(report.ifname, report.address)) ? 'optimistic' : report.state,
-          validLifetimeSec: a?.validLifetimeSec ?? 0,
-          preferredLifetimeSec: a?.preferredLifetimeSec ?? 0,
+          algorithm: algorithmName(view?.status.algorithm ?? 'stable6-v1'),
+          dadCounter: view?.status.dadCounter ?? 0,
+          state: report.state === 'tentative' && view?.usable ? 'optimistic' : report.state,
+          validLifetimeSec: view?.status.validLifetimeSec ?? 0,
+          preferredLifetimeSec: view?.status.preferredLifetimeSec ?? 0,
           ...(owner === undefined ? {} : { owner }),
         };
-        return [{ type: a ? 'address-changed' : 'address-removed', interface: report.ifname, address }];
+        return [{ type: view ? 'address-changed' : 'address-removed', interface: report.ifname, address }];
+      }
+      case 'address-removed': {
+        const { owner } = report;
+        const address: StatusAddress = {
+          address: report.address,
+          prefix: report.prefix,
+          label: report.label,
+          algorithm: algorithmName(report.algorithm),
+          dadCounter: report.dadCounter,
+          state: report.state,
+          validLifetimeSec: 0,
+          preferredLifetimeSec: 0,
+          ...(owner === undefined ? {} : { owner }),
+        };
+        return [{ type: 'address-removed', interface: report.ifname, address }];
       }
       case 'lease-failed':
       case 'address-failed':

@@ -35,6 +35,7 @@ import {
   silentLogger,
   type AddressPhase,
   type AddressState,
+  type AddressStatusState,
   type EngineCommand,
   type EngineConfig,
   type EngineEvent,
@@ -246,6 +247,7 @@ export class Engine {
     if (s.stopped) return { state: s, commands: [], wakeAt: undefined };
     this.#dirty = false;
     this.#touched = new Map();
+    this.#releasedOwners = new Map();
     this.#current = s;
     for (const event of events) this.#apply(ctx, event);
     if (!s.stopped) this.#reconcile(ctx);
@@ -257,6 +259,8 @@ export class Engine {
   /** Per step: whether the persisted part changed, and each touched address's visible state before. */
   #dirty = false;
   #touched = new Map<AddressState, string | undefined>();
+  /** Per step: the owners of leases released in it, for the removal reports of their addresses. */
+  #releasedOwners = new Map<string, number>();
 
   #visibleOf(a: AddressState): string {
     return `${statusOfPhase(a.phase)} ${a.address ?? ''}`;
@@ -1096,6 +1100,7 @@ export class Engine {
       this.#deleteEntry(s, aKey);
     }
     leaseTransition(this.#log, lease, 'removed', reason);
+    this.#releasedOwners.set(key, lease.uid);
     delete s.leases[key];
     this.#persistLeases(s);
     ctx.commands.push({ type: 'report', report: { kind: 'lease-released', ifname, label, uid: lease.uid } });
@@ -1532,7 +1537,30 @@ export class Engine {
   #reportAddressChanges(ctx: Ctx): void {
     for (const [a, before] of this.#touched) {
       const removed = ctx.s.addresses[addressKey(a.ifname, a.prefix, a.label)] !== a;
-      if (removed || before === this.#visibleOf(a)) continue;
+      if (removed) {
+        // Gone from the status: say so for one that was shown with an address before this step.
+        const [lastState, lastAddress] = (before ?? '').split(' ');
+        if (lastAddress) {
+          const key = leaseKey(a.ifname, a.label);
+          const owner = a.label === '' ? undefined : (ctx.s.leases[key]?.uid ?? this.#releasedOwners.get(key));
+          ctx.commands.push({
+            type: 'report',
+            report: {
+              kind: 'address-removed',
+              ifname: a.ifname,
+              label: a.label,
+              prefix: a.prefix,
+              address: lastAddress,
+              algorithm: a.algorithm,
+              dadCounter: a.dadCounter,
+              state: lastState as AddressStatusState,
+              ...(owner === undefined ? {} : { owner }),
+            },
+          });
+        }
+        continue;
+      }
+      if (before === this.#visibleOf(a)) continue;
       ctx.commands.push({
         type: 'report',
         report: { kind: 'address-state', ifname: a.ifname, label: a.label, prefix: a.prefix, address: a.address, state: statusOfPhase(a.phase) },

@@ -131,6 +131,25 @@ export function leaseView(state: EngineState, ifname: string, label: string, now
   };
 }
 
+/**
+ * One address entry as `engineStatus(state, now)` lists it (the same values), found by its key
+ * instead of a status of every address, and whether it is usable (an optimistic one is, while
+ * DAD runs); undefined when the status would not list it.
+ */
+export function addressView(
+  state: EngineState,
+  ifname: string,
+  prefix: string,
+  label: string,
+  address: string,
+  now: number,
+): { status: AddressStatus; usable: boolean } | undefined {
+  if (!(state.config?.interfaces ?? []).some((i) => i.name === ifname)) return undefined;
+  const a = state.addresses[`${ifname}|${prefix}|${label}`];
+  if (!a || a.address !== address) return undefined;
+  return { status: addressStatus(state, a, now), usable: a.usable };
+}
+
 export function engineStatus(state: EngineState, now: number): EngineStatus {
   const interfaces: InterfaceStatus[] = (state.config?.interfaces ?? []).map((iface) => {
     const link = state.links[iface.name];

@@ -93,7 +93,12 @@ export type EngineReport =
   | { kind: 'lease-failed'; ifname: string; label: string; uid: number; code: string; message: string }
   | { kind: 'lease-released'; ifname: string; label: string; uid: number }
   | { kind: 'address-failed'; ifname: string; label: string; prefix: string; dadCounter: number; code: string; message: string }
-  | { kind: 'address-state'; ifname: string; label: string; prefix: string; address: string | null; state: AddressStatusState };
+  | { kind: 'address-state'; ifname: string; label: string; prefix: string; address: string | null; state: AddressStatusState }
+  /**
+   * An address the status showed is gone from it (lease released, prefix retired); `state` is its
+   * last one, `owner` the uid of its lease (none for the interface's own address).
+   */
+  | { kind: 'address-removed'; ifname: string; label: string; prefix: string; address: string; algorithm: string; dadCounter: number; state: AddressStatusState; owner?: number };
 
 export type EngineCommand =
   | {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { lease, status as apiStatus } from '../../src/api/client.js';
+import { events, lease, releaseLease, status as apiStatus } from '../../src/api/client.js';
+import type { ApiEvent } from '../../src/api/protocol.js';
 import { Ipv6Address } from '../../src/core/address.js';
 import { Ipv6Prefix } from '../../src/core/prefix.js';
 import { generateStable6V1 } from '../../src/core/stable6-v1.js';
@@ -148,4 +149,53 @@ test('daemon: a compatibility mode with an unreadable secret refuses to start, n
   platform.addInterface({ name: 'eth0' });
   await assert.rejects(Daemon.start(config, { platform, logger: silentLogger }), (e) => isStable6Error(e) && e.message.includes(`${dir}/nope`));
   assert.deepEqual(platform.operations, []);
+});
+
+test('daemon events: a lease address is followed tentative -> deprecated with its owner, then removed on release', async (t) => {
+  const { dir, config } = await setup(t);
+  const platform = new FakePlatform({ dadDurationMs: 100 });
+  const eth0 = platform.addInterface({ name: 'eth0' });
+  const daemon = await Daemon.start(config(), { platform, clock: platform.clock, logger: silentLogger });
+  t.after(() => daemon.stop());
+  platform.injectPrefix({
+    ifindex: eth0.index,
+    prefix: Ipv6Address.parse('2001:db8:1:2::'),
+    prefixLength: 64,
+    onLink: true,
+    autonomous: true,
+    validLifetimeSec: 86400,
+    preferredLifetimeSec: 14400,
+  });
+  await daemon.idle();
+  platform.clock.advance(200);
+  await daemon.idle();
+  const socketPath = `${dir}/api.sock`;
+  const stream = await events({ socketPath });
+  const seen: ApiEvent[] = [];
+  const reading = (async () => {
+    for await (const event of stream) seen.push(event);
+  })();
+  const web = expected('2001:db8:1:2::/64', 'web');
+  const pending = lease({ label: 'web', interface: 'eth0', persistent: true, socketPath });
+  for (let i = 0; i < 100 && !seen.some((e) => e.type === 'address-changed' && e.address.address === web); i++) await new Promise((r) => setTimeout(r, 10));
+  platform.clock.advance(200);
+  await daemon.idle();
+  await pending;
+  await releaseLease({ label: 'web', interface: 'eth0', socketPath });
+  for (let i = 0; i < 100 && !seen.some((e) => e.type === 'lease-released'); i++) await new Promise((r) => setTimeout(r, 10));
+  stream.close();
+  await reading;
+  const mine = seen.flatMap((e) => (e.type === 'address-changed' || e.type === 'address-removed') && e.address.address === web ? [e] : []);
+  assert.deepEqual(
+    mine.map((e) => [e.type, e.address.state, e.address.label, e.address.owner, e.address.algorithm, e.address.prefix]),
+    [
+      ['address-changed', 'tentative', 'web', process.getuid?.() ?? 0, 'stable6-v1', '2001:db8:1:2::/64'],
+      ['address-changed', 'deprecated', 'web', process.getuid?.() ?? 0, 'stable6-v1', '2001:db8:1:2::/64'],
+      ['address-removed', 'deprecated', 'web', process.getuid?.() ?? 0, 'stable6-v1', '2001:db8:1:2::/64'],
+    ],
+  );
+  const changed = mine[1]!;
+  assert.equal(changed.address.validLifetimeSec > 86000, true, 'the lifetimes of the entry, not zeros');
+  assert.equal(changed.address.preferredLifetimeSec, 0, 'a lease address is deprecated');
+  assert.ok(seen.some((e) => e.type === 'lease-changed' && e.lease.label === 'web' && e.lease.addresses[0]?.address === web));
 });

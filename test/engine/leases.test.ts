@@ -134,3 +134,19 @@ test('with optimistic DAD a lease is answered as soon as the address is added (R
   const states = h.reports.filter((r) => r.kind === 'address-state' && r.label === 'fast').map((r) => (r as { state: string }).state);
   assert.deepEqual(states, ['tentative', 'deprecated']);
 });
+
+test('releasing a lease reports each of its addresses removed, with the owner it had (the API filters events by owner)', async () => {
+  const h = new Harness();
+  await h.start();
+  await h.ra(P1, 3600, 1800);
+  await h.driver.dispatch({ type: 'lease-request', ifname: 'eth0', label: 'gone', uid: 1234, binding: 'persistent' });
+  await h.advance(200);
+  await h.driver.dispatch({ type: 'lease-release', ifname: 'eth0', label: 'gone', uid: 1234 });
+  await h.driver.idle();
+  const removed = h.reports.filter((r) => r.kind === 'address-removed');
+  assert.deepEqual(removed, [
+    { kind: 'address-removed', ifname: 'eth0', label: 'gone', prefix: P1, address: stable(P1, 'gone'), algorithm: 'stable6-v1', dadCounter: 0, state: 'deprecated', owner: 1234 },
+  ]);
+  // The interface's own address is not touched by a lease's release.
+  assert.ok(!removed.some((r) => r.kind === 'address-removed' && r.label === ''));
+});
