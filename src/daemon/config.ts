@@ -121,10 +121,11 @@ class Checker {
     return value;
   }
 
-  lifetime(value: unknown, path: string): number {
+  /** "infinite" or whole seconds from `min` (a valid lifetime of 0 would make a prefix that is already gone). */
+  lifetime(value: unknown, path: string, min: number): number {
     if (value === undefined || value === 'infinite') return INFINITE_LIFETIME;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= INFINITE_LIFETIME) {
-      this.fail(path, 'must be "infinite" or whole seconds from 0 to 4294967294');
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value >= INFINITE_LIFETIME) {
+      this.fail(path, `must be "infinite" or whole seconds from ${min} to 4294967294`);
     }
     return value;
   }
@@ -294,8 +295,9 @@ function checkStaticPrefix(c: Checker, item: unknown, path: string): StaticPrefi
   if (subnet?.kind === 'fixed' && subnet.id >= 1n << BigInt(64 - prefix.length)) {
     c.fail(`${path}.subnet`, `does not fit in the ${64 - prefix.length} bits of ${prefix.toString()}`);
   }
-  const validLifetimeSec = c.lifetime(t.valid_lifetime, `${path}.valid_lifetime`);
-  const preferredLifetimeSec = t.preferred_lifetime === undefined ? validLifetimeSec : c.lifetime(t.preferred_lifetime, `${path}.preferred_lifetime`);
+  const validLifetimeSec = c.lifetime(t.valid_lifetime, `${path}.valid_lifetime`, 1);
+  // 0 is allowed: the prefix's address is deprecated from the start (never chosen as a source).
+  const preferredLifetimeSec = t.preferred_lifetime === undefined ? validLifetimeSec : c.lifetime(t.preferred_lifetime, `${path}.preferred_lifetime`, 0);
   if (preferredLifetimeSec > validLifetimeSec) c.fail(`${path}.preferred_lifetime`, 'must not exceed valid_lifetime (RFC 4862 §5.5.3 c)');
   return { prefix, ...(subnet ? { subnet } : {}), validLifetimeSec, preferredLifetimeSec };
 }

@@ -58,7 +58,7 @@ export function engineConfigOf(config: DaemonConfig, algorithmNames: ReadonlyMap
         prefix: p.prefix.toString(),
         ...(p.subnet ? { subnet: p.subnet.kind === 'auto' ? 'auto' : p.subnet.id.toString() } : {}),
         ...(p.validLifetimeSec === INFINITE_LIFETIME ? {} : { validLifetimeSec: p.validLifetimeSec }),
-        ...(p.preferredLifetimeSec === INFINITE_LIFETIME ? {} : { preferredLifetimeSec: Math.max(1, p.preferredLifetimeSec) }),
+        ...(p.preferredLifetimeSec === INFINITE_LIFETIME ? {} : { preferredLifetimeSec: p.preferredLifetimeSec }),
       })),
     })),
   };

@@ -139,10 +139,11 @@ function parseSubnet(value: number | string | undefined, where: string): SubnetC
   throw new Stable6Error('ERR_ENGINE_CONFIG', `${where}: subnet must be a non-negative integer or "auto"`);
 }
 
-function checkLifetime(value: number | undefined, where: string): void {
+/** A static prefix's lifetime: valid from 1 s, preferred from 0 (deprecated from the start). */
+function checkLifetime(value: number | undefined, where: string, min = 1): void {
   if (value === undefined) return;
-  if (!Number.isInteger(value) || value < 1 || value > INFINITE_LIFETIME) {
-    throw new Stable6Error('ERR_ENGINE_CONFIG', `${where} must be an integer from 1 to ${INFINITE_LIFETIME} (infinite)`);
+  if (!Number.isInteger(value) || value < min || value > INFINITE_LIFETIME) {
+    throw new Stable6Error('ERR_ENGINE_CONFIG', `${where} must be an integer from ${min} to ${INFINITE_LIFETIME} (infinite)`);
   }
 }
 
@@ -461,7 +462,7 @@ export class Engine {
       if (iface.maxPrefixes !== undefined && (!Number.isInteger(iface.maxPrefixes) || iface.maxPrefixes < 1 || iface.maxPrefixes > 1024)) bad(`interface ${iface.name}: maxPrefixes must be 1 to 1024`);
       for (const sp of iface.staticPrefixes ?? []) {
         checkLifetime(sp.validLifetimeSec, `interface ${iface.name}: validLifetimeSec`);
-        checkLifetime(sp.preferredLifetimeSec, `interface ${iface.name}: preferredLifetimeSec`);
+        checkLifetime(sp.preferredLifetimeSec, `interface ${iface.name}: preferredLifetimeSec`, 0);
       }
       if (iface.defaultGateway !== undefined) {
         let gw: Ipv6Address | undefined;

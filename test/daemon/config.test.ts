@@ -52,6 +52,7 @@ test('bad configuration: the file, the key path and the problem are named', () =
     ['[[interface]]\nname = "eth0"\n[[interface.static_prefix]]\nprefix = "fe80::/64"', 'ERR_CONFIG_INVALID', /link-local/],
     ['[[interface]]\nname = "eth0"\n[[interface.static_prefix]]\nprefix = "2001:db8::/64"\nvalid_lifetime = 10\npreferred_lifetime = 20', 'ERR_CONFIG_INVALID', /preferred_lifetime: must not exceed/],
     ['[[interface]]\nname = "eth0"\n[[interface.static_prefix]]\nprefix = "2001:db8::/64"\nvalid_lifetime = -1', 'ERR_CONFIG_INVALID', /valid_lifetime/],
+    ['[[interface]]\nname = "eth0"\n[[interface.static_prefix]]\nprefix = "2001:db8::/64"\nvalid_lifetime = 0', 'ERR_CONFIG_INVALID', /static_prefix\[0\]\.valid_lifetime: must be "infinite" or whole seconds from 1/],
     ['interface = 3', 'ERR_CONFIG_INVALID', /interface: must be an array/],
     ['[[interface]\nname = "x"', 'ERR_CONFIG_SYNTAX', /^x\.toml:1:\d+: /],
     ['a = = 1', 'ERR_CONFIG_SYNTAX', /^x\.toml:1:/],
@@ -66,4 +67,11 @@ test('an unreadable configuration file is named', async () => {
   const missing = path.join(tmpdir(), `s6t-none-${process.pid}.toml`);
   await assert.rejects(loadConfig(missing), (e) => isStable6Error(e, 'ERR_CONFIG_IO') && e.message.startsWith(missing) && e.message.includes('ENOENT'));
   await fs.rm(missing, { force: true });
+});
+
+test('a static prefix may be deprecated from the start (preferred_lifetime = 0), and stays so', () => {
+  const config = parseConfigText('[[interface]]\nname = "eth0"\n[[interface.static_prefix]]\nprefix = "2001:db8::/64"\nvalid_lifetime = 600\npreferred_lifetime = 0', 'test.toml');
+  const prefix = config.interfaces[0]?.staticPrefixes[0];
+  assert.equal(prefix?.validLifetimeSec, 600);
+  assert.equal(prefix?.preferredLifetimeSec, 0);
 });

@@ -465,3 +465,20 @@ test('regression: our address taken over by someone else with no counters left f
   assert.equal(h.status().interfaces[0]!.addresses[0]!.state, 'failed');
   assert.deepEqual(h.fake.foreignTouches, []);
 });
+
+test('a static prefix with preferred lifetime 0: its address is deprecated from the start and after every renewal', async () => {
+  const h = new Harness();
+  await h.start({ interfaces: [{ name: 'eth0', staticPrefixes: [{ prefix: P1, validLifetimeSec: 600, preferredLifetimeSec: 0 }] }], idgenDelayMs: 0 });
+  await h.advance(200);
+  const adds = () => h.commands.flatMap((c) => (c.type === 'add-address' && c.address === stable(P1) ? [c] : []));
+  assert.ok(adds().length >= 1);
+  assert.ok(adds().every((c) => c.preferredLifetimeSec === 0), 'never preferred, not even for a second');
+  assert.equal(h.engine.status(h.state, h.clock.now()).interfaces[0]?.addresses[0]?.state, 'deprecated');
+  // Renewed at half the valid lifetime: still 0.
+  await h.advance(301_000);
+  assert.ok(adds().length >= 2, 'renewed');
+  assert.ok(adds().every((c) => c.preferredLifetimeSec === 0));
+  const [owned] = await h.addresses();
+  assert.equal(owned?.preferredLifetimeSec, 0);
+  assert.ok(owned?.flags.deprecated);
+});
