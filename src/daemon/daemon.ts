@@ -140,12 +140,16 @@ export class Daemon {
       const persisted = await loadState(config.stateDir);
       // The Unix socket (names from /etc/passwd) or, on Windows, the named pipe (SIDs): chosen by select-platform.
       const kind = deps.platform?.kind ?? hostPlatformKind();
+      // What the previous run added and which SIDs it gave uids: Windows cannot tell us (no owner tag).
+      const windowsOwned = kind === 'windows' ? await loadWindowsOwned(config.stateDir, clock.now()) : undefined;
+      const saveOwned: { request?: () => void } = {};
       const transport = await openApiTransport(kind, {
         socket: config.api.socket,
         allowedUsers: config.api.allowedUsers,
         allowedGroups: config.api.allowedGroups,
         ...(deps.pipeApi ? { pipeApi: deps.pipeApi } : {}),
         log: (line) => logger.info(line),
+        ...(windowsOwned ? { knownSids: windowsOwned.sids ?? [], onNewSid: () => saveOwned.request?.() } : {}),
       });
       const ids = transport.ids;
       const policy = policyFromSettings(config.api, ids);
@@ -160,8 +164,7 @@ export class Daemon {
         (kind === 'windows'
           ? await openPlatform({
               windows: {
-                // What the previous run added: Windows cannot tell us (no owner tag).
-                owned: await loadWindowsOwned(config.stateDir, clock.now()),
+                owned: windowsOwned ?? { addresses: [], routes: [] },
                 now: () => clock.now(),
                 onError: (error) => logger.warn('windows platform: background work failed', { error }),
               },
@@ -199,11 +202,12 @@ export class Daemon {
       if (owned) {
         const saver = new WindowsOwnedSaver({
           stateDir: config.stateDir,
-          ownedState: owned,
+          ownedState: () => ({ ...owned(), ...(transport.kind === 'named-pipe' ? { sids: transport.knownSids() } : {}) }),
           now: () => clock.now(),
           onError: (error) => logger.error('owned-state file not written', { file: path.join(config.stateDir, 'windows-owned.json'), error }),
         });
         daemon.#ownedSaver = saver;
+        saveOwned.request = () => saver.request();
         // Every platform event may follow a change of what we own (an add, a delete, a stack reset re-applying).
         daemon.#unsubscribeOwned = platform.subscribe(() => saver.request());
       }

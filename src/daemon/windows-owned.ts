@@ -12,6 +12,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Ipv6Address } from '../core/address.js';
 import { INFINITE_LIFETIME } from '../platform/platform.js';
+import { canonicalSid } from '../platform/windows/pipe-sid.js';
 import type { OwnedAddress, OwnedRoute } from '../platform/windows/windows-platform.js';
 import { writeFileAtomic } from './atomic-file.js';
 
@@ -20,6 +21,11 @@ export const WINDOWS_OWNED_FILE = 'windows-owned.json';
 export interface WindowsOwnedState {
   addresses: OwnedAddress[];
   routes: OwnedRoute[];
+  /**
+   * The SIDs the API gave uids (src/platform/windows/pipe-sid.ts): kept so that a uid that owns
+   * a persistent lease keeps meaning the same SID after a restart (a hash collision is refused).
+   */
+  sids?: string[];
 }
 
 interface FileAddress {
@@ -55,7 +61,8 @@ export function encodeWindowsOwned(state: WindowsOwnedState, nowMs: number, wall
     };
   });
   const routes: FileRoute[] = state.routes.map((r) => ({ luid: r.luid.toString(), gateway: r.gateway.toString(), metric: r.metric }));
-  return `${JSON.stringify({ version: 1, savedAtWallMs: wallMs, addresses, routes }, null, 2)}\n`;
+  const sids = state.sids === undefined ? {} : { sids: [...state.sids].sort() };
+  return `${JSON.stringify({ version: 1, savedAtWallMs: wallMs, addresses, routes, ...sids }, null, 2)}\n`;
 }
 
 /**
@@ -64,7 +71,7 @@ export function encodeWindowsOwned(state: WindowsOwnedState, nowMs: number, wall
  * left out). Anything malformed is dropped entry by entry: at worst an address is not adopted.
  */
 export function decodeWindowsOwned(text: string, nowMs: number, wallMs: number): WindowsOwnedState {
-  const data = JSON.parse(text) as { version?: unknown; savedAtWallMs?: unknown; addresses?: unknown; routes?: unknown };
+  const data = JSON.parse(text) as { version?: unknown; savedAtWallMs?: unknown; addresses?: unknown; routes?: unknown; sids?: unknown };
   if (data.version !== 1) return { addresses: [], routes: [] };
   const savedAt = typeof data.savedAtWallMs === 'number' ? data.savedAtWallMs : wallMs;
   // A wall clock that went backwards counts as no time passed.
@@ -98,7 +105,15 @@ export function decodeWindowsOwned(text: string, nowMs: number, wallMs: number):
       continue;
     }
   }
-  return { addresses, routes };
+  const sids: string[] = [];
+  for (const sid of Array.isArray(data.sids) ? (data.sids as unknown[]) : []) {
+    try {
+      if (typeof sid === 'string') sids.push(canonicalSid(sid));
+    } catch {
+      continue;
+    }
+  }
+  return { addresses, routes, sids: [...new Set(sids)].sort() };
 }
 
 /** The persisted owned state, or nothing owned when there is no file yet. */
@@ -107,14 +122,14 @@ export async function loadWindowsOwned(stateDir: string, nowMs: number, wallMs: 
   try {
     text = await fs.readFile(path.join(stateDir, WINDOWS_OWNED_FILE), 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { addresses: [], routes: [] };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { addresses: [], routes: [], sids: [] };
     throw error;
   }
   try {
     return decodeWindowsOwned(text, nowMs, wallMs);
   } catch {
     // A damaged file must not keep the daemon from starting: nothing is adopted.
-    return { addresses: [], routes: [] };
+    return { addresses: [], routes: [], sids: [] };
   }
 }
 

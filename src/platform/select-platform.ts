@@ -52,6 +52,8 @@ export type ApiTransport =
       ids: IdDatabase;
       /** Not started yet: ApiServer.serve({ source }) starts it. */
       source: ConnectionSource;
+      /** Every SID given a uid so far (the daemon persists them, to seed the next run: ApiTransportOptions.knownSids). */
+      knownSids: () => string[];
     };
 
 export interface ApiTransportOptions {
@@ -62,6 +64,10 @@ export interface ApiTransportOptions {
   /** The kernel32 pipe calls; default the koffi binding (loadPipeServerApi). Tests pass FakePipeKernel. */
   pipeApi?: PipeServerApi;
   log?: (line: string) => void;
+  /** Windows: the SIDs earlier runs gave uids, so that a uid keeps meaning one SID across restarts. */
+  knownSids?: readonly string[];
+  /** Windows: called when a SID is given a uid for the first time. */
+  onNewSid?: () => void;
 }
 
 /**
@@ -80,10 +86,12 @@ export async function openApiTransport(kind: Platform['kind'], options: ApiTrans
     import('./windows/pipe-sid.js'),
   ]);
   // One registry for the policy and the listener, so a SID has the same uid in both.
-  const registry = new SidIdRegistry();
+  const registry = new SidIdRegistry(options.knownSids ?? []);
+  const onNewSid = options.onNewSid;
+  if (onNewSid) registry.onNew(() => onNewSid());
   const ids = sidIdDatabase({ users: options.allowedUsers, groups: options.allowedGroups }, registry);
   const pipeApi = options.pipeApi ?? (await import('./windows/pipe-kernel32.js')).loadPipeServerApi();
   const name = /^\\\\\.\\pipe\\/i.test(options.socket) ? options.socket : DEFAULT_PIPE_NAME;
   const source = new NamedPipeListener({ name, api: pipeApi, registry, ...(options.log ? { log: options.log } : {}) });
-  return { kind: 'named-pipe', ids, source };
+  return { kind: 'named-pipe', ids, source, knownSids: () => registry.knownSids() };
 }

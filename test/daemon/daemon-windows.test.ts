@@ -17,6 +17,7 @@ import { decodeWindowsOwned, encodeWindowsOwned, loadWindowsOwned, WINDOWS_OWNED
 import { INFINITE_LIFETIME } from '../../src/platform/platform.js';
 import { FakeIpHelper } from '../../src/platform/windows/fake-ip-helper.js';
 import { FakePipeKernel } from '../../src/platform/windows/pipe-fake.js';
+import { canonicalSid } from '../../src/platform/windows/pipe-sid.js';
 import { DEFAULT_PIPE_NAME } from '../../src/platform/windows/pipe-listener.js';
 import { WindowsPlatform } from '../../src/platform/windows/windows-platform.js';
 import { alice, pipeRequest, until } from '../platform/windows/pipe-helpers.js';
@@ -134,6 +135,8 @@ test('daemon on the Windows platform (fake IP Helper, fake pipe): RA -> stable6-
   assert.ok(adopted, 'the address is in windows-owned.json');
   assert.ok(adopted.validLifetimeSec <= 86400 && adopted.validLifetimeSec > 86000);
   assert.equal(adopted.givenAtMs, 5_000);
+  // Alice's SID (she asked for the status over the pipe) was kept, to seed the next run's uids.
+  assert.ok(owned.sids?.includes(canonicalSid(alice.user)), `alice's SID is in windows-owned.json: ${JSON.stringify(owned.sids)}`);
   const next = new WindowsPlatform({ ipHelper: ip, owned });
   t.after(() => next.close().catch(() => undefined));
   assert.ok(
@@ -163,10 +166,16 @@ test('windows-owned.json: lifetimes count down across the restart, ended ones ar
     ],
   );
   assert.deepEqual(back.routes.map((r) => [r.luid, r.gateway.toString(), r.metric]), [[luid, 'fe80::1', 256]]);
+  assert.deepEqual(back.sids, [], 'no SIDs written, none read');
+  // SIDs round-trip in canonical form; one that is not a SID is dropped, the rest kept.
+  const withSids = decodeWindowsOwned(encodeWindowsOwned({ ...state, sids: ['s-1-5-21-1-2-3-1001', 'S-1-5-32-544'] }, 11_000, 0), 0, 0);
+  assert.deepEqual(withSids.sids, ['S-1-5-21-1-2-3-1001', 'S-1-5-32-544']);
+  assert.deepEqual(decodeWindowsOwned('{"version":1,"sids":["S-1-5-18","not a sid",7]}', 0, 0).sids, ['S-1-5-18']);
   assert.deepEqual(decodeWindowsOwned('{"version":2}', 0, 0), { addresses: [], routes: [] });
   assert.deepEqual(decodeWindowsOwned('{"version":1,"addresses":[{"luid":"x","address":"nope","prefixLength":64,"validLifetimeSec":1,"preferredLifetimeSec":1}]}', 0, 0), {
     addresses: [],
     routes: [],
+    sids: [],
   });
 });
 

@@ -190,11 +190,20 @@ export function uidForSid(sid: string): number {
 export class SidIdRegistry {
   readonly #byUid = new Map<number, string>();
   readonly #map: (sid: string) => number;
+  #onNew: ((sid: string) => void) | undefined;
 
-  /** `map` is uidForSid; tests pass another to make collisions happen. */
+  /**
+   * `known`: SIDs seen by earlier runs (a collision among them throws ERR_WIN32_PIPE_IDENTITY).
+   * `map` is uidForSid; tests pass another to make collisions happen.
+   */
   constructor(known: readonly string[] = [], map: (sid: string) => number = uidForSid) {
     this.#map = map;
     for (const sid of known) this.idFor(sid);
+  }
+
+  /** Called with each SID seen for the first time from now on (the daemon persists them). */
+  onNew(listener: (sid: string) => void): void {
+    this.#onNew = listener;
   }
 
   /** uidForSid(sid), or ERR_WIN32_PIPE_IDENTITY if another SID holds that uid already. */
@@ -205,7 +214,10 @@ export class SidIdRegistry {
     if (holder !== undefined && holder !== canonical) {
       throw sidError(`SIDs ${holder} and ${canonical} map to the same uid ${uid}; refusing the second`, { uid });
     }
-    this.#byUid.set(uid, canonical);
+    if (holder === undefined) {
+      this.#byUid.set(uid, canonical);
+      this.#onNew?.(canonical);
+    }
     return uid;
   }
 

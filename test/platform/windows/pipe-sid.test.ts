@@ -193,3 +193,13 @@ test('a policy written with SIDs: allowed_groups by group SID, allowed_users by 
     await h.close();
   }
 });
+
+test('SidIdRegistry.onNew hears each SID once, when it is first given a uid (the seeds are not new)', () => {
+  const registry = new SidIdRegistry([ALICE]);
+  const heard: string[] = [];
+  registry.onNew((sid) => heard.push(sid));
+  registry.idFor(ALICE);
+  registry.idFor(BOB);
+  registry.idFor(BOB.toLowerCase());
+  assert.deepEqual(heard, [BOB]);
+});
