@@ -239,7 +239,8 @@ export class EngineDriver {
         if (chunks > 0 && this.#applying) await new Promise<void>((resolve) => setImmediate(resolve));
         this.#stepChunk();
       }
-      await this.#drain();
+      // No await between the last look at the queue and the end of the run: a dispatch() made
+      // meanwhile would see a run going on, and stay in the queue with nothing to step it.
     } finally {
       this.#running = false;
       const waiters = this.#idleWaiters;
@@ -271,7 +272,7 @@ export class EngineDriver {
         // The driver owns its state and never looks at an old one: the engine may update it in
         // place. A config is stepped on a copy, so a refused one leaves everything as it was.
         const reuseState = events[0]!.type !== 'config';
-        const result = this.#engine.stepMany(this.#state, events, this.#clock.now(), this.#random(), { reuseState });
+        const result = this.#engine.stepMany(this.#state, events, this.#clock.now(), this.#random, { reuseState });
         this.#state = result.state;
         chunk.commands.push(...result.commands);
         this.#wakeAt = result.wakeAt;
@@ -295,6 +296,12 @@ export class EngineDriver {
         while (this.#stepped.length > 0) {
           const group = this.#stepped.splice(0);
           const done = group.flatMap((g) => g.items);
+          if (this.#stopped) {
+            // detach(): as if the process had died, what was stepped is not applied. (stop() sets
+            // #stopped once its shutdown step is applied, and the engine steps nothing after it.)
+            for (const item of done) item.resolve();
+            continue;
+          }
           try {
             await this.#applyAll(mergeWrites(group.flatMap((g) => g.commands)));
             this.#arm(this.#wakeAt);
@@ -377,7 +384,11 @@ export class EngineDriver {
         });
         for (const r of reports) {
           this.#options.onCommand?.(r);
-          this.#options.onReport?.(r.report);
+          try {
+            await this.#applyOne(r);
+          } catch (error) {
+            this.#failed(r, error);
+          }
         }
         continue;
       }

@@ -227,11 +227,14 @@ export class Engine {
    * Several events as one step: each is applied in turn, then the engine reconciles once, so a
    * burst costs one pass over the state (and one state to write) instead of one per event. Only
    * events that reconcile leaves alone in between may go together (`canStepTogether`): lease
-   * requests and the OS's address reports. The end state is the same as stepping them one by one;
-   * what differs is that an address that changes twice within the burst is reported once, in its
-   * newest state, and commands that a later event in the burst makes moot are never issued.
+   * requests and the OS's address reports. The end state is that of stepping them one by one
+   * (property-tested), except that leases are answered from the burst's end: an address reported
+   * usable and then not usable within one burst does not make its lease ready on the way. An
+   * address that changes twice within the burst is reported once, in its newest state, and
+   * commands that a later event in the burst makes moot are never issued. `random` may be a
+   * source, drawn once per event (the RFC 7217 §6 retry delay of each DAD failure).
    */
-  stepMany(state: EngineState, events: readonly EngineEvent[], now: number, random = 0, options: StepOptions = {}): StepResult {
+  stepMany(state: EngineState, events: readonly EngineEvent[], now: number, random: number | (() => number) = 0, options: StepOptions = {}): StepResult {
     if (!Number.isFinite(now)) throw new RangeError('now must be a finite number of milliseconds');
     if (events.length === 0) throw new RangeError('stepMany needs at least one event');
     if (events.length > 1 && !events.every(canStepTogether)) {
@@ -244,13 +247,17 @@ export class Engine {
         if (ensure !== true) ensure = [...(ensure || []), { ifname: event.ifname, label: event.label }];
       } else if (event.type === 'config' || event.type === 'snapshot' || event.type === 'prefix-received') ensure = true;
     }
-    const ctx: Ctx = { s, now, random: Math.min(Math.max(random, 0), 1), commands: [], ensure, newLeaseLabels: new Set() };
+    const draw = (): number => Math.min(Math.max(typeof random === 'function' ? random() : random, 0), 1);
+    const ctx: Ctx = { s, now, random: draw(), commands: [], ensure, newLeaseLabels: new Set() };
     if (s.stopped) return { state: s, commands: [], wakeAt: undefined };
     this.#dirty = false;
     this.#touched = new Map();
     this.#releasedOwners = new Map();
     this.#current = s;
-    for (const event of events) this.#apply(ctx, event);
+    events.forEach((event, i) => {
+      if (i > 0) ctx.random = draw();
+      this.#apply(ctx, event);
+    });
     if (!s.stopped) this.#reconcile(ctx);
     this.#reportAddressChanges(ctx);
     if (this.#dirty) ctx.commands.push({ type: 'persist-state', state: copyPersisted(s.persisted) });

@@ -28,7 +28,7 @@ class RecordingEngine extends Engine {
   steps = 0;
 
   // The driver steps through stepMany (step() is one event of it): every step is seen here.
-  override stepMany(state: EngineState, events: readonly EngineEvent[], now: number, random = 0, options: StepOptions = {}): StepResult {
+  override stepMany(state: EngineState, events: readonly EngineEvent[], now: number, random: number | (() => number) = 0, options: StepOptions = {}): StepResult {
     const result = super.stepMany(state, events, now, random, options);
     this.steps++;
     if (result.wakeAt !== undefined && (result.wakeAt - now > MAX_TIMER_MS || result.wakeAt <= now)) {
