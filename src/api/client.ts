@@ -197,7 +197,13 @@ export async function lease(options: LeaseOptions): Promise<LeaseHandle> {
     options.persistent ?? false,
     options,
   );
-  const result = field<Lease>(reply, 'lease', isLease);
+  let result: Lease;
+  try {
+    result = field<Lease>(reply, 'lease', isLease);
+  } catch (error) {
+    agent?.destroy();
+    throw error;
+  }
   const key: LeaseKey = { label: result.label, interface: result.interface };
   return {
     lease: result,
@@ -227,7 +233,11 @@ export interface LeaseBatchHandle {
   readonly results: LeaseBatchResult[];
   /** The leases that were made (or were held already), in the order asked. */
   readonly leases: Lease[];
-  /** Releases every lease of `leases` (one DELETE each) and closes the connection; rejects with the first failure. */
+  /**
+   * Releases every lease of `leases`, persistent ones too (one DELETE each: a non-root caller's
+   * rate limit applies), and closes the connection; rejects with the first failure. To end only
+   * the connection-bound leases of the batch, close() is enough.
+   */
   release(): Promise<void>;
   /** Drops the connection: connection-bound leases end, persistent ones stay. */
   close(): void;
@@ -255,7 +265,13 @@ export async function leaseBatch(options: LeaseBatchOptions): Promise<LeaseBatch
     options.persistent ?? false,
     options,
   );
-  const results = field<LeaseBatchResult[]>(reply, 'results', (v) => Array.isArray(v) && v.length === options.labels.length && v.every(isBatchResult));
+  let results: LeaseBatchResult[];
+  try {
+    results = field<LeaseBatchResult[]>(reply, 'results', (v) => Array.isArray(v) && v.length === options.labels.length && v.every(isBatchResult));
+  } catch (error) {
+    agent?.destroy();
+    throw error;
+  }
   const leases = results.flatMap((r) => ('lease' in r ? [r.lease] : []));
   return {
     results,

@@ -6,7 +6,7 @@ import { makeLeaseCommand, formatLifetime } from '../../src/cli/commands/lease.j
 import { compilePolicy } from '../../src/api/policy.js';
 import type { CliIo } from '../../src/cli/cli-io.js';
 import type { Lease } from '../../src/api/protocol.js';
-import { startHarness } from '../api/helpers.js';
+import { startHarness, until } from '../api/helpers.js';
 
 function captureIo(env: Record<string, string> = {}): CliIo & { out: () => string; err: () => string } {
   let out = '';
@@ -199,10 +199,13 @@ test('lease add with several labels sends one batch: each label printed, exit 0 
       },
     });
     const bound = captureIo();
-    assert.equal(await command.run(['add', 'x', 'y', '--iface', 'eth1', '--socket', h.socketPath], bound), 0);
+    // "a" is held as persistent already: a connection-bound request never downgrades it, and
+    // ending the command must not release it.
+    assert.equal(await command.run(['add', 'x', 'y', 'a', '--iface', 'eth0', '--socket', h.socketPath], bound), 0);
     assert.deepEqual(held, ['x', 'y']);
     assert.match(bound.err(), /holding 2 leases/);
-    assert.deepEqual(h.service.list().filter((l) => !l.persistent), []);
+    await until(() => h.service.list().filter((l) => !l.persistent).length === 0);
+    assert.ok(h.service.list().some((l) => l.label === 'a' && l.persistent), 'the persistent lease stays');
     // A repeated label refuses the whole batch before anything is made.
     const twice = captureIo();
     assert.equal(await runCli(['lease', 'add', 'z', 'z', '--iface', 'eth0', '--socket', h.socketPath], twice), 2);

@@ -199,17 +199,25 @@ function addBatch(io: CliIo, deps: LeaseCommandDeps, labels: string[], iface: st
       io.stderr(`stable6: ${r.label}: ${r.error.code}: ${r.error.message}\n`);
     }
     const status = failure ? exitStatusFor(failure) : 0;
-    if (persistent || handle.leases.length === 0) {
+    if (persistent) {
       handle.close();
       return status;
     }
-    io.stderr(`stable6: holding ${handle.leases.length} leases while this command runs; interrupt (Ctrl-C) to release them\n`);
+    const bound = handle.leases.filter((l) => !l.persistent);
+    if (bound.length === 0) {
+      handle.close();
+      return status;
+    }
+    io.stderr(`stable6: holding ${bound.length} leases while this command runs; interrupt (Ctrl-C) to release them\n`);
     const how = await deps.waitForStop(handle);
     if (how === 'connection-closed') {
       io.stderr('stable6: ERR_API_UNAVAILABLE: the daemon closed the connection; the leases have ended\n');
       return 1;
     }
-    await handle.release();
+    // Closing the connection ends exactly the leases bound to it: a label the user already held
+    // as persistent (a connection-bound request never downgrades it) stays, and no DELETE per
+    // lease runs into the rate limit.
+    handle.close();
     return status;
   });
 }
