@@ -41,7 +41,11 @@ test('daemon: a neighbour holding our counter-0 address -> the daemon ends on th
     assert.deepEqual((await globalAddresses(lab.host)).map((a) => a.local), [a1]);
     assert.match(daemon.stderr, /DAD found a duplicate; counter 1/);
 
-    const status = await lab.status();
+    // The daemon hears the kernel's "DAD passed" by netlink: its status follows within moments.
+    const status = await waitFor('the status to show it preferred', async () => {
+      const s = await lab.status();
+      return s.interfaces[0]!.addresses.find((a) => a.prefix === PREFIX)?.state === 'preferred' ? s : undefined;
+    }, 5_000);
     const entry = status.interfaces[0]!.addresses.find((a) => a.prefix === PREFIX);
     assert.equal(entry?.address, a1);
     assert.equal(entry?.dadCounter, 1);

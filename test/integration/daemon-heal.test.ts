@@ -37,8 +37,8 @@ test('daemon: an address deleted by hand is back at once; a foreign address is l
       assert.ok(back.valid_life_time <= 1800 && back.valid_life_time > 1700, `valid ${back.valid_life_time}`);
       await waitFor(`${want} out of DAD`, async () => (await present(lab, want)) || undefined, 10_000);
     }
-    const status = await lab.status();
-    assert.equal(status.interfaces[0]!.addresses.find((a) => a.address === want)?.state, 'preferred');
+    // The daemon hears the kernel's "DAD passed" by netlink: its status follows within moments.
+    await waitFor('the status to show it preferred', async () => (await lab.status()).interfaces[0]!.addresses.find((a) => a.address === want && a.state === 'preferred'), 5_000);
     assert.match(daemon.stderr, /removed from the OS, to be put back/);
 
     // The foreign address: untouched while ours was repaired, and not put back when deleted.
@@ -70,8 +70,7 @@ test('daemon: link down/up flushes the address; it is back once the link is up',
       t.diagnostic(`round ${round}: usable again ≤ ${(performance.now() - start).toFixed(0)} ms after link up (DAD included)`);
     }
     assert.deepEqual((await globalAddresses(lab.host)).map((a) => a.local), [want]);
-    const status = await lab.status();
-    assert.equal(status.interfaces[0]!.addresses.find((a) => a.address === want)?.state, 'preferred');
+    await waitFor('the status to show it preferred', async () => (await lab.status()).interfaces[0]!.addresses.find((a) => a.address === want && a.state === 'preferred'), 5_000);
   } finally {
     await lab.destroy();
   }

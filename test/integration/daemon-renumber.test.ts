@@ -38,8 +38,7 @@ test('daemon: renumbering - new prefix at once, old one deprecated, then gone wh
       return a && a.preferred_life_time === 0 ? a : undefined;
     });
     assert.equal(deprecated.deprecated, true);
-    const s1 = await lab.status();
-    assert.equal(s1.interfaces[0]!.addresses.find((a) => a.address === oldAddress)?.state, 'deprecated');
+    await waitFor('the status to show the old address deprecated', async () => (await lab.status()).interfaces[0]!.addresses.find((a) => a.address === oldAddress && a.state === 'deprecated'), 5_000);
     await waitFor('the new address preferred', async () => (await lab.status()).interfaces[0]!.addresses.find((a) => a.address === newAddress && a.state === 'preferred'), 10_000);
 
     // The old prefix is no longer advertised: it runs out its valid lifetime (≤ 30 s).
