@@ -27,9 +27,18 @@ export type FakeNetlinkResponder = (request: NetlinkMessage) => FakeNetlinkAnswe
 
 const FAKE_PORT = 4242;
 
+/** An event socket's receive queue: notifications wait here until the loop turns, as in the kernel. */
+interface EventQueue {
+  handler: NetlinkTransportHandler;
+  datagrams: Uint8Array[];
+  /** ENOBUFS is pending: reported before anything still queued (the kernel checks sk_err first). */
+  overrun: boolean;
+  scheduled: boolean;
+}
+
 export class FakeNetlink {
   readonly #answer: FakeNetlinkResponder;
-  readonly #eventSockets = new Set<NetlinkTransportHandler>();
+  readonly #eventSockets = new Map<NetlinkTransportHandler, EventQueue>();
   /** Every request seen, decoded, in order. */
   readonly requests: NetlinkMessage[] = [];
 
@@ -39,9 +48,15 @@ export class FakeNetlink {
 
   readonly dial: NetlinkDialer = (options: NetlinkTransportOptions, handler: NetlinkTransportHandler): NetlinkTransport => {
     const subscribed = (options.groups ?? []).length > 0;
-    if (subscribed) this.#eventSockets.add(handler);
+    const queue: EventQueue = { handler, datagrams: [], overrun: false, scheduled: false };
+    if (subscribed) this.#eventSockets.set(handler, queue);
     let closed = false;
     return {
+      discardQueued: () => {
+        const dropped = queue.datagrams.length;
+        queue.datagrams = [];
+        return dropped;
+      },
       send: (datagram) => {
         const replies: NetlinkMessage[] = [];
         for (const request of decodeNetlinkMessages(datagram)) {
@@ -55,6 +70,7 @@ export class FakeNetlink {
       },
       close: () => {
         closed = true;
+        queue.datagrams = [];
         this.#eventSockets.delete(handler);
       },
     };
@@ -86,15 +102,38 @@ export class FakeNetlink {
     return out;
   }
 
-  /** Delivers notifications (seq 0, port 0) to every event socket, as one datagram. */
+  /** Queues notifications (seq 0, port 0) on every event socket, as one datagram, delivered when the loop turns. */
   notify(messages: { type: number; body: NetlinkBody }[]): void {
     const bytes = encodeNetlinkMessages(messages.map((m) => ({ header: { type: m.type, flags: 0, seq: 0, pid: 0 }, body: m.body })));
-    for (const handler of this.#eventSockets) setImmediate(() => handler.datagram(bytes));
+    for (const queue of this.#eventSockets.values()) {
+      queue.datagrams.push(bytes);
+      this.#schedule(queue);
+    }
   }
 
-  /** Tells every event socket that notifications were lost (as ENOBUFS does). */
+  /**
+   * Tells every event socket that notifications were lost (as ENOBUFS does): reported before
+   * the notifications still queued, which the kernel keeps and delivers after the error.
+   */
   overrun(): void {
-    for (const handler of this.#eventSockets) setImmediate(() => handler.overrun());
+    for (const queue of this.#eventSockets.values()) {
+      queue.overrun = true;
+      this.#schedule(queue);
+    }
+  }
+
+  #schedule(queue: EventQueue): void {
+    if (queue.scheduled) return;
+    queue.scheduled = true;
+    setImmediate(() => {
+      queue.scheduled = false;
+      if (!this.#eventSockets.has(queue.handler)) return;
+      if (queue.overrun) {
+        queue.overrun = false;
+        queue.handler.overrun();
+      }
+      for (let bytes = queue.datagrams.shift(); bytes; bytes = queue.datagrams.shift()) queue.handler.datagram(bytes);
+    });
   }
 
   get eventSocketCount(): number {

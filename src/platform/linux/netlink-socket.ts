@@ -260,6 +260,25 @@ export class KernelNetlinkSocket implements NetlinkTransport {
     return false;
   }
 
+  discardQueued(): number {
+    if (this.#closed) return 0;
+    // Into the plain buffer, not the recvmmsg slots: it may be called from the overrun callback,
+    // in the middle of #receive (no datagram of the slots is out then, but keep them apart).
+    const c = libc();
+    let dropped = 0;
+    for (;;) {
+      const n = c.recv(this.#fd, this.#buffer, this.#buffer.length, MSG_DONTWAIT);
+      if (n >= 0) {
+        dropped++;
+        continue;
+      }
+      const errno = c.errno();
+      // EAGAIN: empty. ENOBUFS: more was dropped meanwhile, which the caller re-lists anyway.
+      if (errno === EINTR || errno === ENOBUFS) continue;
+      return dropped;
+    }
+  }
+
   #makeInbox(m: SendMmsg): Inbox {
     const headers = RECEIVE_SLOTS * m.mmsghdrSize;
     const dataOffset = (headers + RECEIVE_SLOTS * m.iovecSize + 63) & ~63;

@@ -38,6 +38,13 @@ export interface NetlinkTransport {
    * whose `details.sentDatagrams` says how many were sent (and processed) before the failure.
    */
   sendManyAsync?(datagrams: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Reads and drops every datagram already queued on the socket, at once; returns how many.
+   * For an event socket after an overrun: what is queued then is older than the listing that
+   * follows, and applied after it would bring back what the listing no longer has.
+   * Optional: a transport without it keeps its queue.
+   */
+  discardQueued?(): number;
   close(): void;
 }
 

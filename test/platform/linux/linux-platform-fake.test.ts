@@ -112,6 +112,33 @@ test('an overrun re-lists and reports only the differences, then resynced', asyn
   assert.equal(fake.eventSocketCount, 0, 'the event socket is closed');
 });
 
+test('regression: notifications still queued at an overrun are older than the re-listing, and are dropped (nothing comes back)', async () => {
+  const { fake, table } = fakeKernel();
+  const platform = createLinuxPlatform({ dial: fake.dial });
+  const events: PlatformEvent[] = [];
+  const stop = platform.subscribe((e) => events.push(e));
+  try {
+    await waitFor('the baseline dump', async () => (fake.requests.some((r) => r.header.type === 22) ? true : undefined));
+    await new Promise((r) => setTimeout(r, 20));
+    // X is added and deleted again; "added" is still queued when the socket overflows, and
+    // "deleted" was dropped with the overflow. The kernel reports ENOBUFS before the queued one.
+    fake.notify([{ type: 20, body: addressBody('2001:db8::9') }]);
+    fake.overrun();
+    await waitFor('resynced', async () => (events.some((e) => e.type === 'resynced') ? true : undefined));
+    await new Promise((r) => setTimeout(r, 20));
+    const view = new Set<string>();
+    for (const e of events) {
+      if (e.type === 'address-changed') view.add(e.address.address.toString());
+      if (e.type === 'address-removed') view.delete(e.address.address.toString());
+    }
+    assert.deepEqual([...view], [], 'the stale "added" brought back an address the kernel does not have');
+    assert.equal(table.size, 0);
+  } finally {
+    stop();
+    await platform.close();
+  }
+});
+
 test('a listener that throws does not stop the others', async () => {
   const { fake } = fakeKernel();
   const errors: unknown[] = [];
