@@ -69,6 +69,9 @@ test('daemon: the persisted counter is reused after a restart, even once counter
     const a0 = expectedAddress(lab.secret, PREFIX, 0);
     const a1 = expectedAddress(lab.secret, PREFIX, 1);
     await neighbourHolds(lab, a0);
+    // The first daemon puts back on exit the setting it found: found off, the kernel's own SLAAC
+    // stays off between the two daemons (an RA then would add a kernel address of its own).
+    await lab.host.sysctl('net.ipv6.conf.host0.autoconf', 0);
     const first = await lab.startDaemon(args(lab, ['--flush-on-exit']));
     await lab.radvd(pio(PREFIX, 600, 300));
     await waitFor(`${a1} out of DAD`, async () => (await globalAddresses(lab.host)).find((a) => a.local === a1 && !a.tentative), 30_000);

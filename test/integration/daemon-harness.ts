@@ -77,7 +77,12 @@ export async function sysctlValue(ns: Netns, key: string): Promise<string> {
 
 /** What an error must not change: the host's addresses (without lifetimes, which tick) and SLAAC settings. */
 export async function hostFingerprint(ns: Netns, dev = 'host0'): Promise<string> {
-  const addrs = (await kernelAddresses(ns, dev)).map((a) => `${a.local}/${a.prefixlen}${a.tentative ? ' tentative' : ''}`).sort();
+  // Link-local addresses left out: stable6 never touches them, and a new lab's may still be in
+  // DAD when the first fingerprint is taken (tentative then, not a moment later).
+  const addrs = (await kernelAddresses(ns, dev))
+    .filter((a) => !a.local.toLowerCase().startsWith('fe80:'))
+    .map((a) => `${a.local}/${a.prefixlen}${a.tentative ? ' tentative' : ''}`)
+    .sort();
   const settings = [];
   for (const key of ['autoconf', 'accept_ra', 'addr_gen_mode']) settings.push(`${key}=${await sysctlValue(ns, `net.ipv6.conf.${dev}.${key}`)}`);
   return JSON.stringify({ addrs, settings });

@@ -39,7 +39,13 @@ test('daemon: status --json and the metrics endpoint describe what the kernel ha
       return [ra1, st0].every((x) => list.some((a) => a.local === x && !a.tentative)) || undefined;
     }, 30_000);
 
-    const json = await lab.cli(['status', '--json', '--socket', lab.socket()]);
+    // The daemon hears the kernel's "DAD passed" by netlink, a moment after `ip` shows it.
+    const json = await waitFor('the status to show both preferred', async () => {
+      const run = await lab.cli(['status', '--json', '--socket', lab.socket()]);
+      if (run.code !== 0) return undefined;
+      const addresses = (JSON.parse(run.stdout) as import('../../src/api/protocol.js').StatusReport).interfaces[0]?.addresses ?? [];
+      return [ra1, st0].every((x) => addresses.some((a) => a.address === x && a.state === 'preferred')) ? run : undefined;
+    }, 10_000);
     assert.equal(json.code, 0, json.stderr);
     const report = JSON.parse(json.stdout) as import('../../src/api/protocol.js').StatusReport;
     assert.match(report.secretFingerprint, /^s6fp-[0-9a-f]{16}$/);
