@@ -161,6 +161,7 @@ class Lab {
     this.#step('network', `namespaces ${this.#router.name} (router) and ${this.#host.name} (host), linked rtr0 <-> host0`, {
       router: this.#router.name,
       host: this.#host.name,
+      dir: this.#dir,
     });
 
     // 2. The router.

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { requirePrivileged } from '../helpers/netns.js';
@@ -15,8 +15,12 @@ interface Step {
   [key: string]: unknown;
 }
 
+/** Set in the lab's environment: every process it starts inherits it, so they can be found afterwards. */
+const TAG = `S6_LAB_TEST_TAG=${process.pid}-${Date.now()}`;
+
 async function runLab(router: string): Promise<{ steps: Step[]; pid: number | undefined }> {
-  const child = execFile(process.execPath, [CLI, 'lab', '--json', '--router', router], { timeout: 120_000 });
+  const [name, value] = TAG.split('=') as [string, string];
+  const child = execFile(process.execPath, [CLI, 'lab', '--json', '--router', router], { timeout: 120_000, env: { ...process.env, [name]: value } });
   let out = '';
   let err = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
@@ -26,13 +30,26 @@ async function runLab(router: string): Promise<{ steps: Step[]; pid: number | un
   return { steps: out.trim().split('\n').map((l) => JSON.parse(l) as Step), pid: child.pid };
 }
 
-function assertNothingLeft(pid: number | undefined): void {
+/** Processes whose environment carries this run's tag: what this lab started (another lab's are not ours to judge). */
+function taggedProcesses(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((f) => /^\d+$/.test(f))) {
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      if (environ.includes(TAG)) found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')}`);
+    } catch {
+      // gone meanwhile, or a kernel thread
+    }
+  }
+  return found;
+}
+
+function assertNothingLeft(pid: number | undefined, dir: string): void {
   const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   assert.ok(!namespaces.includes(`-${pid}-`), `no lab namespace left: ${namespaces}`);
-  const left = readdirSync(tmpdir()).filter((f) => f.startsWith('stable6-lab-'));
-  const processes = execFileSync('sh', ['-c', 'pgrep -af "stable6-lab-|ra-sender-main|lab-app.js" | grep -v pgrep || true'], { encoding: 'utf8' });
-  assert.equal(processes.trim(), '', 'no lab process left');
-  assert.deepEqual(left, [], 'no lab folder left');
+  assert.deepEqual(taggedProcesses(), [], 'no lab process left');
+  assert.ok(dir.startsWith(path.join(tmpdir(), 'stable6-lab-')), dir);
+  assert.ok(!existsSync(dir), `no lab folder left: ${dir}`);
 }
 
 for (const router of ['radvd', 'builtin']) {
@@ -49,7 +66,7 @@ for (const router of ['radvd', 'builtin']) {
     assert.match(byName.get('renumber')?.address as string, /^2001:db8:1:3:/);
     assert.equal(byName.get('lease')?.uid, 65534, 'the application ran unprivileged');
     assert.match(byName.get('connect')?.reply as string, /^hello from lab-web \(uid 65534\) at 2001:db8:1:2:/);
-    assertNothingLeft(pid);
+    assertNothingLeft(pid, byName.get('network')?.dir as string);
   });
 }
 
