@@ -53,9 +53,16 @@ test('daemon: kill -9 and restart adopts the address: no Deleted event, and an o
 
     const monitor = lab.spawn(lab.host, 'ip', ['-6', 'monitor', 'address']);
     const events = lines(monitor);
-    // The monitor is listening once it reports a change: poke it with a throw-away address on lo.
-    await lab.host.ip('-6', 'addr', 'add', '2001:db8:ffff::1/128', 'dev', 'lo', 'nodad');
-    await waitFor('ip monitor running', async () => events.some((l) => l.includes('2001:db8:ffff::1')) || undefined, 10_000);
+    // The monitor is listening once it reports a change: poke it with a throw-away address on lo,
+    // again (another lifetime, another notification) until it reports one: a change made before
+    // `ip monitor` has subscribed is never reported.
+    let poke = 0;
+    await waitFor('ip monitor running', async () => {
+      if (events.some((l) => l.includes('2001:db8:ffff::1'))) return true;
+      await lab.host.ip('-6', 'addr', 'replace', '2001:db8:ffff::1/128', 'dev', 'lo', 'nodad', 'valid_lft', String(3600 + poke++), 'preferred_lft', '0');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return undefined;
+    }, 15_000);
 
     assert.equal((await first.kill9()).signal, 'SIGKILL');
     const second = await lab.startDaemon();
