@@ -26,6 +26,22 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }) {
   return { dir, config };
 }
 
+/** An RA with 2001:db8:1:2::/64 (1 day valid, 4 h preferred), and DAD run on the fake clock. */
+async function advertise(platform: FakePlatform, ifindex: number, daemon: Daemon): Promise<void> {
+  platform.injectPrefix({
+    ifindex,
+    prefix: Ipv6Address.parse('2001:db8:1:2::'),
+    prefixLength: 64,
+    onLink: true,
+    autonomous: true,
+    validLifetimeSec: 86400,
+    preferredLifetimeSec: 14400,
+  });
+  await daemon.idle();
+  platform.clock.advance(200);
+  await daemon.idle();
+}
+
 function expected(prefix: string, label = ''): string {
   return generateStable6V1({ secret: SECRET, prefix: Ipv6Prefix.parse(prefix), netIface: 'eth0', label, dadCounter: 0 }).address.toString();
 }
@@ -39,18 +55,7 @@ test('daemon on the fake platform: RA prefix -> stable6-v1 address, status over 
   t.after(async () => {
     if (!stopped) await daemon.stop();
   });
-  platform.injectPrefix({
-    ifindex: eth0.index,
-    prefix: Ipv6Address.parse('2001:db8:1:2::'),
-    prefixLength: 64,
-    onLink: true,
-    autonomous: true,
-    validLifetimeSec: 86400,
-    preferredLifetimeSec: 14400,
-  });
-  await daemon.idle();
-  platform.clock.advance(200);
-  await daemon.idle();
+  await advertise(platform, eth0.index, daemon);
   const want = expected('2001:db8:1:2::/64');
   const onHost = (await platform.listAddresses(eth0.index)).find((a) => a.address.toString() === want);
   assert.ok(onHost, `the fake host has ${want}`);
@@ -157,18 +162,7 @@ test('daemon events: a lease address is followed tentative -> deprecated with it
   const eth0 = platform.addInterface({ name: 'eth0' });
   const daemon = await Daemon.start(config(), { platform, clock: platform.clock, logger: silentLogger });
   t.after(() => daemon.stop());
-  platform.injectPrefix({
-    ifindex: eth0.index,
-    prefix: Ipv6Address.parse('2001:db8:1:2::'),
-    prefixLength: 64,
-    onLink: true,
-    autonomous: true,
-    validLifetimeSec: 86400,
-    preferredLifetimeSec: 14400,
-  });
-  await daemon.idle();
-  platform.clock.advance(200);
-  await daemon.idle();
+  await advertise(platform, eth0.index, daemon);
   const socketPath = `${dir}/api.sock`;
   const stream = await events({ socketPath });
   const seen: ApiEvent[] = [];

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { Ipv6Address } from '../../../src/core/address.js';
 import { isStable6Error } from '../../../src/errors.js';
 import { decodeNetlinkMessage, type AddressBody, type NetlinkBody } from '../../../src/codec/netlink/index.js';
-import { FakeNetlink, createLinuxPlatform } from '../../../src/platform/linux/index.js';
+import { FakeNetlink, createLinuxPlatform, type LinuxPlatform } from '../../../src/platform/linux/index.js';
 import { openPlatform } from '../../../src/platform/select-platform.js';
 import { decodeRouterSolicitation, encodeRouterSolicitation } from '../../../src/codec/icmpv6/router-solicitation.js';
 import type { PlatformEvent } from '../../../src/platform/platform.js';
@@ -59,6 +59,16 @@ function fakeKernel() {
   return { fake, table };
 }
 
+/** A platform over `fake`, subscribed, its events collected, once its baseline listing is done. */
+async function followed(fake: FakeNetlink): Promise<{ platform: LinuxPlatform; events: PlatformEvent[]; stop: () => void }> {
+  const platform = createLinuxPlatform({ dial: fake.dial });
+  const events: PlatformEvent[] = [];
+  const stop = platform.subscribe((e) => events.push(e));
+  await waitFor('the baseline dump', async () => (fake.requests.some((r) => r.header.type === 22) ? true : undefined));
+  await new Promise((r) => setTimeout(r, 20));
+  return { platform, events, stop };
+}
+
 test('addAddresses sends the request the kernel accepted in the capture, byte for byte', async () => {
   const { fake } = fakeKernel();
   const platform = createLinuxPlatform({ dial: fake.dial });
@@ -86,12 +96,8 @@ test('an overrun re-lists and reports only the differences, then resynced', asyn
   const { fake, table } = fakeKernel();
   table.set('kept', addressBody('2001:db8::1'));
   table.set('gone', addressBody('2001:db8::2'));
-  const platform = createLinuxPlatform({ dial: fake.dial });
-  const events: PlatformEvent[] = [];
-  const stop = platform.subscribe((e) => events.push(e));
+  const { platform, events, stop } = await followed(fake);
   try {
-    await waitFor('the baseline dump', async () => (fake.requests.some((r) => r.header.type === 22) ? true : undefined));
-    await new Promise((r) => setTimeout(r, 20));
     // Changes whose notifications were "lost".
     table.delete('gone');
     table.set('new', addressBody('2001:db8::3'));
@@ -114,12 +120,8 @@ test('an overrun re-lists and reports only the differences, then resynced', asyn
 
 test('regression: notifications still queued at an overrun are older than the re-listing, and are dropped (nothing comes back)', async () => {
   const { fake, table } = fakeKernel();
-  const platform = createLinuxPlatform({ dial: fake.dial });
-  const events: PlatformEvent[] = [];
-  const stop = platform.subscribe((e) => events.push(e));
+  const { platform, events, stop } = await followed(fake);
   try {
-    await waitFor('the baseline dump', async () => (fake.requests.some((r) => r.header.type === 22) ? true : undefined));
-    await new Promise((r) => setTimeout(r, 20));
     // X is added and deleted again; "added" is still queued when the socket overflows, and
     // "deleted" was dropped with the overflow. The kernel reports ENOBUFS before the queued one.
     fake.notify([{ type: 20, body: addressBody('2001:db8::9') }]);
