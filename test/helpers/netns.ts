@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
-import { waitFor as labWaitFor } from '../../src/lab/netns.js';
+import { waitFor as labWaitFor, type Netns } from '../../src/lab/netns.js';
 
 function which(binary: string): boolean {
   try {
@@ -39,4 +39,18 @@ export { Netns, linkVeth } from '../../src/lab/netns.js';
 /** Waits until `check` returns a value other than undefined, or throws after `timeoutMs`. */
 export function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
   return labWaitFor(what, check, timeoutMs);
+}
+
+/**
+ * Connects from inside `ns` to [host]:port with a throw-away node process and resolves with
+ * everything the server sends before it closes (a failed connection fails the process).
+ */
+export function tcpReply(ns: Netns, host: string, port: number): Promise<string> {
+  return ns.exec(
+    process.execPath,
+    '-e',
+    `const s = require('node:net').connect({ host: ${JSON.stringify(host)}, port: ${port} });
+     let d = ''; s.setEncoding('utf8'); s.on('data', (c) => d += c); s.on('end', () => process.stdout.write(d));
+     s.on('error', (e) => { console.error(e.message); process.exit(1); });`,
+  );
 }

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryLeaseService } from '../../src/api/memory-lease-service.js';
 import { ApiServer } from '../../src/api/server.js';
-import { Netns, linkVeth, requirePrivileged, waitFor } from '../helpers/netns.js';
+import { Netns, linkVeth, requirePrivileged, tcpReply, waitFor } from '../helpers/netns.js';
 
 const CLIENT = fileURLToPath(new URL('../../src/api/client.js', import.meta.url));
 
@@ -78,11 +78,7 @@ test('nobody leases an address in a namespace, listens on it, and the router rea
       assert.ok(address.startsWith('2001:db8:77:'), address);
       assert.equal(service.list()[0]?.uid, 65534);
 
-      const reply = await router.exec(
-        process.execPath,
-        '-e',
-        `const s = require('node:net').connect({ host: ${JSON.stringify(address)}, port: ${port} }); let d = ''; s.on('data', (c) => d += c); s.on('end', () => process.stdout.write(d));`,
-      );
+      const reply = await tcpReply(router, address, port);
       assert.equal(reply, 'hello from uid 65534');
       assert.equal(await exited, 0, err);
       // The server closed, so the connection-bound lease ended with the process.

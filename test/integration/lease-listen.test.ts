@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { requirePrivileged, waitFor } from '../helpers/netns.js';
+import { requirePrivileged, tcpReply, waitFor } from '../helpers/netns.js';
 import { type Child, IFACE, LeaseLab, leaseLabWithUser, PREFIX, ROUTER_ADDRESS } from './lease-harness.js';
 
 const fixture = leaseLabWithUser();
@@ -41,13 +41,7 @@ test('a user made by the test leases through the daemon, listens with listenStab
   assert.ok(inKernel.valid_life_time > 0);
 
   // A client in the router namespace reaches it over the veth.
-  const reply = await l.router.exec(
-    process.execPath,
-    '-e',
-    `const s = require('node:net').connect({ host: ${JSON.stringify(served.address)}, port: ${served.port} });
-     let d = ''; s.setEncoding('utf8'); s.on('data', (c) => d += c); s.on('end', () => process.stdout.write(d));
-     s.on('error', (e) => { console.error(e.message); process.exit(1); });`,
-  );
+  const reply = await tcpReply(l.router, served.address, served.port);
   assert.equal(reply, `hello from uid ${fixture.user.uid}`);
 });
 

@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { listLeases } from '../../src/api/client.js';
-import { requirePrivileged, waitFor } from '../helpers/netns.js';
+import { requirePrivileged, tcpReply, waitFor } from '../helpers/netns.js';
 import { createUser, IFACE, LeaseLab, removeUser, type TestUser } from './lease-harness.js';
 
 let lab: LeaseLab | undefined;
@@ -45,13 +45,7 @@ test('optimistic DAD: the client binds and serves on its leased address while th
   assert.equal(served.address, l.expectedAddress('fast'));
   assert.deepEqual(served.states, ['optimistic'], 'the API calls it by its RFC 4429 name');
 
-  const reply = await l.router.exec(
-    process.execPath,
-    '-e',
-    `const s = require('node:net').connect({ host: ${JSON.stringify(served.address)}, port: ${served.port} });
-     let d = ''; s.setEncoding('utf8'); s.on('data', (c) => d += c); s.on('end', () => process.stdout.write(d));
-     s.on('error', (e) => { console.error(e.message); process.exit(1); });`,
-  );
+  const reply = await tcpReply(l.router, served.address, served.port);
   assert.equal(reply, 'optimistic hello');
 
   // Bound, served, and DAD is still running: the daemon did not wait for it.

@@ -4,26 +4,16 @@
  * lease is still the user's with the same address, which the kernel held the whole time: `ip
  * -6 monitor address` records no deletion of it across the restart (adopted, not re-added).
  */
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requirePrivileged } from '../helpers/netns.js';
-import { createUser, IFACE, LeaseLab, monitorAddresses, removeUser, type Child, type TestUser } from './lease-harness.js';
+import { IFACE, leaseLabWithUser, monitorAddresses, type Child } from './lease-harness.js';
 
-let lab: LeaseLab | undefined;
-let user: TestUser | undefined;
+const fixture = leaseLabWithUser();
 let monitor: Child | undefined;
-
-before(async () => {
-  if (process.getuid?.() !== 0) return;
-  user = await createUser();
-  lab = await LeaseLab.create({ allowedUsers: [user.name] });
-  await lab.startDaemon();
-});
 
 after(async () => {
   await monitor?.stop('SIGKILL');
-  await lab?.destroy();
-  await removeUser(user);
 });
 
 interface CliLease {
@@ -35,8 +25,9 @@ interface CliLease {
 
 test('after a daemon restart a persistent lease keeps its address, which never left the kernel', async (t) => {
   if (!requirePrivileged(t, ['setpriv', 'radvd', 'useradd'])) return;
-  const l = lab!;
-  const added = await l.cliAs(user!, 'lease', 'add', 'keep', '--iface', IFACE, '--persistent', '--json');
+  const l = fixture.lab;
+  const user = fixture.user;
+  const added = await l.cliAs(user, 'lease', 'add', 'keep', '--iface', IFACE, '--persistent', '--json');
   assert.equal(added.code, 0, added.stderr);
   const before = JSON.parse(added.stdout) as CliLease;
   const address = before.addresses[0]!.address;
@@ -61,15 +52,15 @@ test('after a daemon restart a persistent lease keeps its address, which never l
   assert.equal(during.preferred_life_time, 0);
 
   await l.startDaemon();
-  const listed = await l.cliAs(user!, 'lease', 'list', '--json');
+  const listed = await l.cliAs(user, 'lease', 'list', '--json');
   assert.equal(listed.code, 0, listed.stderr);
   const leases = JSON.parse(listed.stdout) as CliLease[];
   assert.deepEqual(
     leases.map((x) => ({ label: x.label, uid: x.uid, persistent: x.persistent, addresses: x.addresses.map((a) => a.address) })),
-    [{ label: 'keep', uid: user!.uid, persistent: true, addresses: [address] }],
+    [{ label: 'keep', uid: user.uid, persistent: true, addresses: [address] }],
   );
   // Asking again gets the same lease (200, not a new one) with the same address.
-  const again = await l.cliAs(user!, 'lease', 'add', 'keep', '--iface', IFACE, '--persistent', '--json');
+  const again = await l.cliAs(user, 'lease', 'add', 'keep', '--iface', IFACE, '--persistent', '--json');
   assert.equal(again.code, 0, again.stderr);
   assert.equal((JSON.parse(again.stdout) as CliLease).addresses[0]!.address, address);
 
