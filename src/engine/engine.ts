@@ -241,18 +241,20 @@ export class Engine {
       throw new RangeError(`only ${[...STEP_TOGETHER].join(', ')} events can be stepped together`);
     }
     const s = options.reuseState ? state : structuredClone(state);
-    let ensure: Ctx['ensure'] = false;
+    const leases: { ifname: string; label: string }[] = [];
+    let ensureAll = false;
     for (const event of events) {
-      if (event.type === 'lease-request') {
-        if (ensure !== true) ensure = [...(ensure || []), { ifname: event.ifname, label: event.label }];
-      } else if (event.type === 'config' || event.type === 'snapshot' || event.type === 'prefix-received') ensure = true;
+      if (event.type === 'lease-request') leases.push({ ifname: event.ifname, label: event.label });
+      else if (event.type === 'config' || event.type === 'snapshot' || event.type === 'prefix-received') ensureAll = true;
     }
+    const ensure: Ctx['ensure'] = ensureAll || (leases.length > 0 && leases);
     const draw = (): number => Math.min(Math.max(typeof random === 'function' ? random() : random, 0), 1);
     const ctx: Ctx = { s, now, random: draw(), commands: [], ensure, newLeaseLabels: new Set() };
     if (s.stopped) return { state: s, commands: [], wakeAt: undefined };
     this.#dirty = false;
-    this.#touched = new Map();
-    this.#releasedOwners = new Map();
+    // Per-step scratch, emptied rather than made anew: a burst of leases is thousands of steps.
+    this.#touched.clear();
+    this.#releasedOwners.clear();
     this.#current = s;
     events.forEach((event, i) => {
       if (i > 0) ctx.random = draw();
@@ -266,9 +268,9 @@ export class Engine {
 
   /** Per step: whether the persisted part changed, and each touched address's visible state before. */
   #dirty = false;
-  #touched = new Map<AddressState, string | undefined>();
+  readonly #touched = new Map<AddressState, string | undefined>();
   /** Per step: the owners of leases released in it, for the removal reports of their addresses. */
-  #releasedOwners = new Map<string, number>();
+  readonly #releasedOwners = new Map<string, number>();
 
   #visibleOf(a: AddressState): string {
     return `${statusOfPhase(a.phase)} ${a.address ?? ''}`;
