@@ -170,40 +170,37 @@ const USABLE_STATES = new Set<string>(['preferred', 'deprecated', 'optimistic'])
  * POST of a lease request. Connection-bound (not `persistent`): on a connection of its own that
  * stays open after the answer (LeaseAgent), `closed` settling when it closes.
  */
-async function postLeaseRequest(
+async function postLeaseRequest<T>(
   path: string,
   body: Record<string, unknown>,
   persistent: boolean,
   options: ClientOptions,
-): Promise<{ reply: unknown; agent: LeaseAgent | undefined; closed: Promise<void> }> {
+  read: (reply: unknown) => T,
+): Promise<{ value: T; agent: LeaseAgent | undefined; closed: Promise<void> }> {
   const agent = persistent ? undefined : new LeaseAgent();
   let held: net.Socket | undefined;
-  const reply = await call('POST', path, { ...body, persistent }, { ...options, timeoutMs: options.timeoutMs ?? 120_000, agent, onSocket: (s) => (held = s) }).catch(
-    (error: unknown) => {
-      agent?.destroy();
-      throw error;
-    },
-  );
-  const closed =
-    held === undefined || held.destroyed ? Promise.resolve() : new Promise<void>((resolve) => held?.once('close', () => resolve()));
-  return { reply, agent, closed };
-}
-
-/** Leases `label` on `interface`; resolves once the addresses passed DAD (or, with optimistic DAD, are optimistic). */
-export async function lease(options: LeaseOptions): Promise<LeaseHandle> {
-  const { reply, agent, closed } = await postLeaseRequest(
-    `${API_PREFIX}/leases`,
-    { label: options.label, interface: options.interface },
-    options.persistent ?? false,
-    options,
-  );
-  let result: Lease;
+  let value: T;
   try {
-    result = field<Lease>(reply, 'lease', isLease);
+    // `read` throws ERR_API_PROTOCOL for a reply that is not API v1: the connection goes too.
+    value = read(await call('POST', path, { ...body, persistent }, { ...options, timeoutMs: options.timeoutMs ?? 120_000, agent, onSocket: (s) => (held = s) }));
   } catch (error) {
     agent?.destroy();
     throw error;
   }
+  const closed =
+    held === undefined || held.destroyed ? Promise.resolve() : new Promise<void>((resolve) => held?.once('close', () => resolve()));
+  return { value, agent, closed };
+}
+
+/** Leases `label` on `interface`; resolves once the addresses passed DAD (or, with optimistic DAD, are optimistic). */
+export async function lease(options: LeaseOptions): Promise<LeaseHandle> {
+  const { value: result, agent, closed } = await postLeaseRequest(
+    `${API_PREFIX}/leases`,
+    { label: options.label, interface: options.interface },
+    options.persistent ?? false,
+    options,
+    (reply) => field<Lease>(reply, 'lease', isLease),
+  );
   const key: LeaseKey = { label: result.label, interface: result.interface };
   return {
     lease: result,
@@ -259,19 +256,13 @@ function isBatchResult(value: unknown): boolean {
  * The request itself fails (bad label, over the limits) as a whole, before any lease is made.
  */
 export async function leaseBatch(options: LeaseBatchOptions): Promise<LeaseBatchHandle> {
-  const { reply, agent, closed } = await postLeaseRequest(
+  const { value: results, agent, closed } = await postLeaseRequest(
     `${API_PREFIX}/leases/batch`,
     { labels: options.labels, interface: options.interface },
     options.persistent ?? false,
     options,
+    (reply) => field<LeaseBatchResult[]>(reply, 'results', (v) => Array.isArray(v) && v.length === options.labels.length && v.every(isBatchResult)),
   );
-  let results: LeaseBatchResult[];
-  try {
-    results = field<LeaseBatchResult[]>(reply, 'results', (v) => Array.isArray(v) && v.length === options.labels.length && v.every(isBatchResult));
-  } catch (error) {
-    agent?.destroy();
-    throw error;
-  }
   const leases = results.flatMap((r) => ('lease' in r ? [r.lease] : []));
   return {
     results,
